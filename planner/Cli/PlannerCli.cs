@@ -1,0 +1,39 @@
+using System.CommandLine;
+
+namespace GpuSplit.Planner.Cli;
+
+/// <summary>The planner's command line: each subcommand lives in its own file and is registered here.</summary>
+internal static class PlannerCli
+{
+    /// <summary>Exit code for a usage error (bad option, bad size), distinct from "nothing fits" (1).</summary>
+    public const int UsageError = 2;
+
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
+    {
+        var root = new RootCommand("GpuSplit planner: which Immich ML models fit your GPU, and the settings to apply.");
+        foreach (var command in Commands())
+        {
+            root.Subcommands.Add(command);
+        }
+
+        var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            // One clear line per problem and exit 2, never System.CommandLine's help dump on stdout.
+            foreach (var problem in parsed.Errors)
+            {
+                await error.WriteLineAsync($"planner: {problem.Message}");
+            }
+
+            return UsageError;
+        }
+
+        var configuration = new InvocationConfiguration { Output = output, Error = error };
+        return await parsed.InvokeAsync(configuration);
+    }
+
+    private static IEnumerable<Command> Commands()
+    {
+        yield break;
+    }
+}

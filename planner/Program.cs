@@ -1,0 +1,3 @@
+using GpuSplit.Planner.Cli;
+
+return await PlannerCli.RunAsync(args, Console.Out, Console.Error);
