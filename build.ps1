@@ -11,6 +11,8 @@ param(
 )
 
 $ErrorActionPreference = 'Stop'
+# CI logs are plain text: no ANSI colour codes in errors.
+$PSStyle.OutputRendering = 'PlainText'
 Set-StrictMode -Version Latest
 $root = $PSScriptRoot
 $solution = Join-Path $root 'GpuSplit.slnx'
@@ -37,7 +39,7 @@ function Write-TestSummary {
     # One closing line in the plain 'N passed, N failed' form, summed over every test project's TRX.
     $passed = 0; $failed = 0; $skipped = 0
     foreach ($trx in Get-ChildItem -Path $ResultsDir -Filter '*.trx' -Recurse -ErrorAction SilentlyContinue) {
-        [xml] $doc = Get-Content -Raw $trx.FullName
+        [xml] $doc = Get-Content -Raw -LiteralPath $trx.FullName
         $counters = $doc.TestRun.ResultSummary.Counters
         $passed += [int] $counters.passed
         $failed += [int] $counters.failed + [int] $counters.error + [int] $counters.timeout + [int] $counters.aborted

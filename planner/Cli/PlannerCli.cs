@@ -1,4 +1,5 @@
 using System.CommandLine;
+using GpuSplit.Planner.Catalog;
 
 namespace GpuSplit.Planner.Cli;
 
@@ -28,12 +29,22 @@ internal static class PlannerCli
             return UsageError;
         }
 
-        var configuration = new InvocationConfiguration { Output = output, Error = error };
-        return await parsed.InvokeAsync(configuration);
+        // Bad input is one line and exit 2, never a stack trace; anything else is a bug and keeps its trace.
+        var configuration = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false };
+        try
+        {
+            return await parsed.InvokeAsync(configuration);
+        }
+        catch (Exception e) when (e is UsageException or CatalogException)
+        {
+            await error.WriteLineAsync($"planner: {e.Message}");
+            return UsageError;
+        }
     }
 
     private static IEnumerable<Command> Commands()
     {
-        yield break;
+        yield return FitCommand.Create();
+        yield return CatalogCommand.Create();
     }
 }

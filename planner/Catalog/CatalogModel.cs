@@ -1,0 +1,62 @@
+namespace GpuSplit.Planner.Catalog;
+
+/// <summary>A number from the catalog together with where it came from: a source id, or "derived" and how.</summary>
+public sealed record Figure(double Value, string Source, string? Derivation = null, string? Note = null)
+{
+    public const string Derived = "derived";
+
+    public long Bytes => checked((long)Value);
+}
+
+public sealed record CatalogSource(string Id, string Title, string? Url);
+
+/// <summary>
+/// The tensor shape Immich feeds a component, with the batch it uses. Where the shape changes with every image
+/// (OCR detection), <see cref="Shape"/> is the largest Immich sends and <see cref="Varying"/> says how it varies.
+/// </summary>
+public sealed record InputSpec(IReadOnlyList<long> Shape, int Batch, string Source, string? Note = null)
+{
+    public VaryingDimension? Varying { get; init; }
+
+    public long Elements => Shape.Aggregate(1L, (product, dimension) => product * dimension);
+}
+
+/// <summary>One dimension of the input that takes every value from <see cref="From"/> to the shape's in steps.</summary>
+public sealed record VaryingDimension(int Axis, long From, long Step);
+
+public sealed record Quality(string Metric, Figure Figure);
+
+public sealed record CatalogComponent(
+    ComponentType Type,
+    Figure FileBytes,
+    Figure? Parameters,
+    InputSpec? Input,
+    Figure? ActivationBytes)
+{
+    /// <summary>Measured footprints, keyed by GPU name (or "cpu"), as `planner measure` records them.</summary>
+    public IReadOnlyDictionary<string, MeasuredFootprint> Measured { get; init; } =
+        new Dictionary<string, MeasuredFootprint>(StringComparer.Ordinal);
+}
+
+/// <summary>What a measurement of one component found on one device.</summary>
+public sealed record MeasuredFootprint(long WeightsBytes, long PeakBytes, string Method, string? Source = null);
+
+public sealed record CatalogModel(
+    string Name,
+    ModelTask Task,
+    bool Multilingual,
+    Quality? Quality,
+    IReadOnlyList<CatalogComponent> Components)
+{
+    public CatalogComponent? Component(ComponentType type) => Components.FirstOrDefault(c => c.Type == type);
+
+    public long FileBytes => Components.Sum(c => c.FileBytes.Bytes);
+}
+
+public sealed record ModelCatalog(IReadOnlyList<CatalogModel> Models, IReadOnlyDictionary<string, CatalogSource> Sources)
+{
+    public CatalogModel? Find(string name) =>
+        Models.FirstOrDefault(m => string.Equals(m.Name, name, StringComparison.OrdinalIgnoreCase));
+
+    public IEnumerable<CatalogModel> ForTask(ModelTask task) => Models.Where(m => m.Task == task);
+}

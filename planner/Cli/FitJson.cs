@@ -1,0 +1,101 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using GpuSplit.Planner.Catalog;
+using GpuSplit.Planner.Fit;
+using GpuSplit.Planner.Memory;
+using GpuSplit.Planner.Units;
+
+namespace GpuSplit.Planner.Cli;
+
+/// <summary>
+/// `planner fit --json`: one document whose field names scripts rely on (budgetMiB, workers, ttlSeconds, plan,
+/// candidates, immich). Add fields freely; never rename or remove one.
+/// </summary>
+internal static class FitJson
+{
+    public static JsonObject Build(FitResult result)
+    {
+        var request = result.Request;
+        var candidates = new JsonArray();
+        foreach (var candidate in result.Candidates)
+        {
+            candidates.Add(CandidateNode(candidate));
+        }
+
+        return new JsonObject
+        {
+            ["budgetMiB"] = ByteSize.ToMiB(request.BudgetBytes),
+            ["workers"] = request.Workers,
+            ["ttlSeconds"] = request.TtlSeconds,
+            ["headroomPercent"] = Math.Round(request.HeadroomShare * 100, 2),
+            ["concurrency"] = new JsonObject
+            {
+                ["smartSearch"] = request.Concurrency.SmartSearch,
+                ["faceDetection"] = request.Concurrency.FaceDetection,
+                ["ocr"] = request.Concurrency.Ocr,
+            },
+            ["gpu"] = request.Gpu,
+            ["plan"] = result.Plan is null ? null : CandidateNode(result.Plan),
+            ["smallestBudgetMiB"] = result.SmallestBudgetThatFits is { } smallest ? ByteSize.ToMiB(smallest) : null,
+            ["candidates"] = candidates,
+            ["immich"] = result.Plan is null ? null : SettingsNode(ImmichSettings.For(result.Plan.Combination, request.Workers, request.TtlSeconds, request.Concurrency)),
+        };
+    }
+
+    public static async Task WriteAsync(FitResult result, TextWriter output, CancellationToken cancellationToken)
+    {
+        await output.WriteLineAsync(Build(result).ToJsonString(new JsonSerializerOptions { WriteIndented = true }).AsMemory(), cancellationToken);
+    }
+
+    private static JsonObject CandidateNode(Candidate candidate)
+    {
+        var estimate = candidate.Estimate;
+        var components = new JsonArray();
+        foreach (var component in estimate.Components)
+        {
+            components.Add(new JsonObject
+            {
+                ["model"] = component.Load.Model,
+                ["task"] = component.Load.Task.WireName(),
+                ["type"] = component.Load.Type.WireName(),
+                ["concurrency"] = component.Concurrency,
+                ["weightsMiB"] = ByteSize.ToMiB(component.WeightsBytes),
+                ["activationsMiB"] = ByteSize.ToMiB(component.ActivationBytes),
+                ["ratchetMiB"] = ByteSize.ToMiB(component.RatchetBytes),
+                ["totalMiB"] = ByteSize.ToMiB(component.TotalBytes),
+                ["source"] = component.Load.Origin.WireName(),
+            });
+        }
+
+        var combination = candidate.Combination;
+        return new JsonObject
+        {
+            ["clip"] = combination.Clip.Name,
+            ["facialRecognition"] = combination.Face.Name,
+            ["ocr"] = combination.Ocr?.Name,
+            ["peakMiB"] = ByteSize.ToMiB(candidate.PeakBytes),
+            ["headroomMiB"] = ByteSize.ToMiB(candidate.HeadroomBytes),
+            ["verdict"] = candidate.Verdict.WireName(),
+            ["terms"] = new JsonObject
+            {
+                ["reserveMiB"] = ByteSize.ToMiB(estimate.ReserveBytes),
+                ["contextMiB"] = ByteSize.ToMiB(estimate.ContextBytes),
+                ["weightsMiB"] = ByteSize.ToMiB(estimate.WeightsBytes),
+                ["activationsMiB"] = ByteSize.ToMiB(estimate.ActivationBytes),
+                ["ratchetMiB"] = ByteSize.ToMiB(estimate.RatchetBytes),
+            },
+            ["components"] = components,
+        };
+    }
+
+    private static JsonObject SettingsNode(ImmichSettings settings)
+    {
+        var environment = new JsonObject();
+        foreach (var (name, value) in settings.Environment)
+        {
+            environment[name] = value;
+        }
+
+        return new JsonObject { ["env"] = environment, ["config"] = settings.Config.DeepClone() };
+    }
+}

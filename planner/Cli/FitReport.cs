@@ -1,0 +1,136 @@
+using System.Globalization;
+using System.Text.Json;
+using GpuSplit.Planner.Catalog;
+using GpuSplit.Planner.Fit;
+using GpuSplit.Planner.Memory;
+using GpuSplit.Planner.Units;
+using Spectre.Console;
+
+namespace GpuSplit.Planner.Cli;
+
+/// <summary>`planner fit` for a person: the plan, the arithmetic behind it, the alternatives, and the settings.</summary>
+internal static class FitReport
+{
+    private const int AlternativesShown = 12;
+
+    public static void Write(FitResult result, IAnsiConsole console)
+    {
+        var request = result.Request;
+        console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Card: {ByteSize.FormatMiB(request.BudgetBytes)} · {request.Workers} worker(s) · model TTL {request.TtlSeconds} s · concurrency {request.Concurrency} · headroom {request.HeadroomShare:P0}"));
+        console.WriteLine("Assumes the worst case: every job running at once at its concurrency, all models loaded.");
+        console.WriteLine();
+
+        if (result.Plan is { } plan)
+        {
+            console.Write(new Markup($"[bold]Plan: {Markup.Escape(plan.Combination.ToString())}[/] — [bold]{plan.Verdict.WireName()}[/]"));
+            console.WriteLine();
+            console.Write(PlanTable(plan));
+            console.Write(BudgetTable(plan, request));
+        }
+        else
+        {
+            console.Write(new Markup("[bold]No combination fits this card.[/]"));
+            console.WriteLine();
+            if (result.SmallestBudgetThatFits is { } smallest)
+            {
+                console.WriteLine($"The smallest card that would take one has {ByteSize.FormatMiB(smallest)}.");
+            }
+        }
+
+        console.Write(AlternativesTable(result));
+        if (result.Plan is { } chosen)
+        {
+            WriteSettings(console, ImmichSettings.For(chosen.Combination, request.Workers, request.TtlSeconds, request.Concurrency));
+        }
+    }
+
+    private static Table PlanTable(Candidate plan)
+    {
+        var table = new Table().Title("Models").AddColumns("Job", "Model", "Component", "Weights", "In flight", "Activations", "Ratchet", "Footprint", "Figures");
+        foreach (var component in plan.Estimate.Components)
+        {
+            var load = component.Load;
+            table.AddRow(
+                JobOf(load),
+                Markup.Escape(load.Model),
+                load.Type.WireName(),
+                ByteSize.FormatMiB(component.WeightsBytes),
+                component.Concurrency.ToString(CultureInfo.InvariantCulture),
+                ByteSize.FormatMiB(component.ActivationBytes),
+                ByteSize.FormatMiB(component.RatchetBytes),
+                ByteSize.FormatMiB(component.TotalBytes),
+                load.Origin.WireName());
+        }
+
+        return table;
+    }
+
+    private static Table BudgetTable(Candidate plan, FitRequest request)
+    {
+        var estimate = plan.Estimate;
+        var table = new Table().Title("Budget").AddColumns("Term", "MiB", "What it is");
+        table.Columns[1].RightAligned();
+        Row(table, "reserve", estimate.ReserveBytes, "kept free for the driver, cuDNN and cuBLAS outside the arenas (once per GPU)");
+        Row(table, "context", estimate.ContextBytes, $"CUDA context, lazy loading, × {estimate.Workers} worker(s)");
+        Row(table, "weights", estimate.WeightsBytes, "model initializers in ONNX Runtime's CUDA arena");
+        Row(table, "activations", estimate.ActivationBytes, "per request in flight × job concurrency");
+        Row(table, "ratchet", estimate.RatchetBytes, "buffers the arena keeps for every OCR input size it has seen");
+        Row(table, "total", estimate.PeakBytes, "predicted peak");
+        Row(table, "card", request.BudgetBytes, string.Empty);
+        Row(table, "headroom", plan.HeadroomBytes, string.Create(CultureInfo.InvariantCulture,
+            $"{plan.HeadroomBytes / (double)request.BudgetBytes:P0} free; under {request.HeadroomShare:P0} is unstable, {VerdictPolicy.ComfortableFreeShare:P0} or more is comfortable"));
+        return table;
+    }
+
+    private static Table AlternativesTable(FitResult result)
+    {
+        var table = new Table().Title("Alternatives, best first").AddColumns("CLIP", "Faces", "OCR", "Peak MiB", "Headroom MiB", "Verdict");
+        table.Columns[3].RightAligned();
+        table.Columns[4].RightAligned();
+        foreach (var candidate in result.Candidates.Take(AlternativesShown))
+        {
+            var combination = candidate.Combination;
+            table.AddRow(
+                Markup.Escape(combination.Clip.Name),
+                Markup.Escape(combination.Face.Name),
+                Markup.Escape(combination.Ocr?.Name ?? "off"),
+                ByteSize.ToMiB(candidate.PeakBytes).ToString("N0", CultureInfo.InvariantCulture),
+                ByteSize.ToMiB(candidate.HeadroomBytes).ToString("N0", CultureInfo.InvariantCulture),
+                candidate.Verdict.WireName());
+        }
+
+        if (result.Candidates.Count > AlternativesShown)
+        {
+            table.Caption($"{result.Candidates.Count - AlternativesShown} more; --json lists every combination");
+        }
+
+        return table;
+    }
+
+    private static void WriteSettings(IAnsiConsole console, ImmichSettings settings)
+    {
+        console.WriteLine();
+        console.Write(new Markup("[bold]Settings to apply[/]"));
+        console.WriteLine();
+        console.WriteLine("ML container environment (docker compose, immich-machine-learning service):");
+        foreach (var (name, value) in settings.Environment)
+        {
+            console.WriteLine($"  {name}={value}");
+        }
+
+        console.WriteLine("Immich server config (Administration > Settings, or the file IMMICH_CONFIG_FILE names):");
+        console.WriteLine(settings.Config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    private static void Row(Table table, string term, long bytes, string what) =>
+        table.AddRow(term, ByteSize.ToMiB(bytes).ToString("N0", CultureInfo.InvariantCulture), Markup.Escape(what));
+
+    private static string JobOf(ComponentLoad load) => (load.Task, load.Type) switch
+    {
+        (ModelTask.Clip, ComponentType.Visual) => "smart search",
+        (ModelTask.Clip, _) => "search queries",
+        (ModelTask.FacialRecognition, _) => "face detection",
+        _ => "OCR",
+    };
+}

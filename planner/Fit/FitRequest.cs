@@ -1,0 +1,18 @@
+using GpuSplit.Planner.Catalog;
+using GpuSplit.Planner.Memory;
+
+namespace GpuSplit.Planner.Fit;
+
+/// <summary>Everything `planner fit` decides with.</summary>
+/// <param name="Gpu">The GPU name whose measured figures to prefer over estimates, if any.</param>
+public sealed record FitRequest(
+    ModelCatalog Catalog,
+    long BudgetBytes,
+    int Workers,
+    int TtlSeconds,
+    double HeadroomShare,
+    JobConcurrency Concurrency,
+    bool RequireOcr,
+    bool Multilingual,
+    string? Gpu,
+    RuntimeCosts Costs);

@@ -1,0 +1,52 @@
+using GpuSplit.Planner.Catalog;
+
+namespace GpuSplit.Planner.Memory;
+
+/// <summary>
+/// Turns catalog entries into the memory model's inputs: measured figures for the named GPU where the catalog
+/// (or a measurements file merged into it) has them, the static estimate otherwise.
+/// </summary>
+public static class ComponentLoads
+{
+    public static IEnumerable<ComponentLoad> For(CatalogModel model, string? gpu) =>
+        model.Components.Select(component => For(model, component, gpu));
+
+    public static ComponentLoad For(CatalogModel model, CatalogComponent component, string? gpu)
+    {
+        if (gpu is not null && component.Measured.TryGetValue(gpu, out var measured))
+        {
+            // A measurement of one request already holds the activations and scratch at Immich's input; the
+            // ratchet still applies, because one measurement sees one input size.
+            var perRequest = Math.Max(0, measured.PeakBytes - measured.WeightsBytes);
+            return new ComponentLoad(model.Name, model.Task, component.Type, measured.WeightsBytes, perRequest,
+                Ratchet(component, perRequest), FigureOrigin.Measured);
+        }
+
+        var activation = component.ActivationBytes?.Bytes ?? 0;
+        return new ComponentLoad(model.Name, model.Task, component.Type, component.FileBytes.Bytes, activation,
+            Ratchet(component, activation), FigureOrigin.Estimate);
+    }
+
+    /// <summary>
+    /// The arena keeps one buffer for every input size it has seen. Sizes step through the varying dimension from
+    /// its smallest value to the largest (the catalog's shape); activations scale with that dimension, so each
+    /// smaller size costs its share of the largest size's per-request bytes. The largest size itself is counted
+    /// as the per-request term.
+    /// </summary>
+    public static long Ratchet(CatalogComponent component, long perRequestAtLargest)
+    {
+        if (component.Input?.Varying is not { } varying)
+        {
+            return 0;
+        }
+
+        var largest = component.Input.Shape[varying.Axis];
+        long total = 0;
+        for (var size = varying.From; size < largest; size += varying.Step)
+        {
+            total += perRequestAtLargest * size / largest;
+        }
+
+        return total;
+    }
+}
