@@ -1,0 +1,40 @@
+using System.Runtime.InteropServices;
+using GpuSplit.Bench;
+using GpuSplit.Bench.Planner;
+
+// Usage: bench [NAME ...] [--results FILE]. With no names, every benchmark runs.
+IBenchmark[] all = [new FitBenchmark()];
+
+var names = new List<string>();
+string? results = null;
+for (var i = 0; i < args.Length; i++)
+{
+    if (args[i] == "--results" && i + 1 < args.Length)
+    {
+        results = args[++i];
+    }
+    else
+    {
+        names.Add(args[i]);
+    }
+}
+
+var unknown = names.Where(n => all.All(b => b.Name != n)).ToList();
+if (unknown.Count > 0)
+{
+    Console.Error.WriteLine($"bench: unknown benchmark {string.Join(", ", unknown)}; known: {string.Join(", ", all.Select(b => b.Name))}");
+    return 2;
+}
+
+var machine = $"{Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}";
+foreach (var benchmark in all.Where(b => names.Count == 0 || names.Contains(b.Name)))
+{
+    var report = await benchmark.RunAsync(CancellationToken.None);
+    Console.WriteLine(report.ToConsole());
+    if (results is not null)
+    {
+        ResultsFile.Update(results, benchmark.Name, report, $"dotnet run --project bench -c Release -- {benchmark.Name}", machine, DateTimeOffset.UtcNow);
+    }
+}
+
+return 0;
