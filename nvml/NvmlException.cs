@@ -54,10 +54,16 @@ public class NvmlException : Exception
         return name.ToString();
     }
 
+    /// <summary><c>NVML_ERROR_GPU_IS_LOST (15)</c>, or <c>code 77</c> for a code this binding does not know.</summary>
+    internal static string Label(NvmlReturn code) =>
+        Enum.IsDefined(code)
+            ? string.Create(CultureInfo.InvariantCulture, $"{CodeName(code)} ({(int)code})")
+            : string.Create(CultureInfo.InvariantCulture, $"code {(int)code}");
+
     private static string FormatMessage(string function, NvmlReturn code, string? description) =>
         string.IsNullOrEmpty(description)
-            ? string.Create(CultureInfo.InvariantCulture, $"{function} failed: {CodeName(code)} ({(int)code})")
-            : string.Create(CultureInfo.InvariantCulture, $"{function} failed: {CodeName(code)} ({(int)code}): {description}");
+            ? $"{function} failed: {Label(code)}"
+            : $"{function} failed: {Label(code)}: {description}";
 }
 
 /// <summary>

@@ -32,7 +32,7 @@ public sealed class NvmlLibrary : IDisposable
         if (result is NvmlReturn.DriverNotLoaded or NvmlReturn.LibraryNotFound)
         {
             throw new NvmlUnavailableException("nvmlInit_v2", result,
-                $"no NVIDIA driver on this machine: nvmlInit_v2 from '{path}' answered {NvmlException.CodeName(result)} ({(int)result})");
+                $"no NVIDIA driver on this machine: nvmlInit_v2 from '{path}' answered {NvmlException.Label(result)}");
         }
 
         NvmlCall.Check("nvmlInit_v2", result);
