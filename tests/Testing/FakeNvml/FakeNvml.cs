@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 
-namespace GpuSplit.Testing.FakeNvml;
+namespace GpuSplit.Testing;
 
 /// <summary>
 /// The fake NVML library (fake_nvml.c, built by gcc in the test run) and a state file that drives it.

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using GpuSplit.Nvml;
 
-namespace GpuSplit.Testing.FakeNvml;
+namespace GpuSplit.Testing;
 
 /// <summary>One GPU of the fake NVML. Free memory is total minus used unless set.</summary>
 public sealed record FakeGpu
