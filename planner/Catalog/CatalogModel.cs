@@ -5,6 +5,9 @@ public sealed record Figure(double Value, string Source, string? Derivation = nu
 {
     public const string Derived = "derived";
 
+    /// <summary>A figure nobody could source yet: used, but shown as such, and a note must say what it is.</summary>
+    public const string Unverified = "unverified";
+
     public long Bytes => checked((long)Value);
 }
 

@@ -317,12 +317,18 @@ public static class CatalogReader
                 throw Error($"{where}: a derived figure must say how in \"derivation\"");
             }
 
-            return new Figure(number, source, derivation, OptionalString(element, "note"));
+            var note = OptionalString(element, "note");
+            if (source == Figure.Unverified && string.IsNullOrWhiteSpace(note))
+            {
+                throw Error($"{where}: an unverified figure must say what it is in \"note\"");
+            }
+
+            return new Figure(number, source, derivation, note);
         }
 
         private void CheckSource(string source, string where)
         {
-            if (source != Figure.Derived && !sources.ContainsKey(source))
+            if (source is not (Figure.Derived or Figure.Unverified) && !sources.ContainsKey(source))
             {
                 throw Error($"{where}: source '{source}' is not listed in \"sources\"");
             }

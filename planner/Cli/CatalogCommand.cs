@@ -42,11 +42,11 @@ internal static class CatalogCommand
         {
             foreach (var component in model.Components)
             {
-                var load = ComponentLoads.For(model, component, gpu: null);
+                var load = ComponentLoads.For(model, component, gpu: null, RuntimeCosts.Cuda);
                 table.AddRow(
                     Markup.Escape(model.Name),
-                    model.Task.WireName() + (model.Multilingual ? " (multilingual)" : string.Empty),
-                    model.Quality is { } q ? string.Create(CultureInfo.InvariantCulture, $"{q.Figure.Value:0.##} {q.Metric}") : "-",
+                    model.Task.WireName() + (model.Multilingual ? ", multilingual" : string.Empty),
+                    model.Quality is { } q ? q.Figure.Value.ToString("0.##", CultureInfo.InvariantCulture) : "-",
                     component.Type.WireName(),
                     Mib(component.FileBytes.Bytes),
                     component.Parameters is { } p ? (p.Value / 1e6).ToString("0.##", CultureInfo.InvariantCulture) : "-",
@@ -68,7 +68,7 @@ internal static class CatalogCommand
             var components = new JsonArray();
             foreach (var component in model.Components)
             {
-                var load = ComponentLoads.For(model, component, gpu: null);
+                var load = ComponentLoads.For(model, component, gpu: null, RuntimeCosts.Cuda);
                 var measured = new JsonObject();
                 foreach (var (gpu, figure) in component.Measured)
                 {

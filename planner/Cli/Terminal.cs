@@ -18,7 +18,7 @@ internal static class Terminal
         if (!interactive)
         {
             // Redirected output (pipes, files, tests) gets a fixed width so tables do not wrap at 80 columns.
-            console.Profile.Width = 140;
+            console.Profile.Width = 200;
         }
 
         return console;

@@ -21,7 +21,7 @@ public static class FitPlanner
 
     public static Candidate Evaluate(Combination combination, FitRequest request)
     {
-        var loads = combination.Models.SelectMany(model => ComponentLoads.For(model, request.Gpu)).ToList();
+        var loads = combination.Models.SelectMany(model => ComponentLoads.For(model, request.Gpu, request.Costs)).ToList();
         var estimate = MemoryModel.Estimate(loads, request.Concurrency, request.Workers, request.Costs);
         var verdict = VerdictPolicy.Classify(estimate.PeakBytes, request.BudgetBytes, request.HeadroomShare);
         return new Candidate(combination, estimate, verdict, request.BudgetBytes);

@@ -8,10 +8,10 @@ namespace GpuSplit.Planner.Memory;
 /// </summary>
 public static class ComponentLoads
 {
-    public static IEnumerable<ComponentLoad> For(CatalogModel model, string? gpu) =>
-        model.Components.Select(component => For(model, component, gpu));
+    public static IEnumerable<ComponentLoad> For(CatalogModel model, string? gpu, RuntimeCosts costs) =>
+        model.Components.Select(component => For(model, component, gpu, costs));
 
-    public static ComponentLoad For(CatalogModel model, CatalogComponent component, string? gpu)
+    public static ComponentLoad For(CatalogModel model, CatalogComponent component, string? gpu, RuntimeCosts costs)
     {
         if (gpu is not null && component.Measured.TryGetValue(gpu, out var measured))
         {
@@ -22,10 +22,16 @@ public static class ComponentLoads
                 Ratchet(component, perRequest), FigureOrigin.Measured);
         }
 
-        var activation = component.ActivationBytes?.Bytes ?? 0;
-        return new ComponentLoad(model.Name, model.Task, component.Type, component.FileBytes.Bytes, activation,
-            Ratchet(component, activation), FigureOrigin.Estimate);
+        var perRequestBytes = (component.ActivationBytes?.Bytes ?? 0) + (HasConvolutions(component) ? costs.ConvWorkspaceBytes : 0);
+        return new ComponentLoad(model.Name, model.Task, component.Type, component.FileBytes.Bytes, perRequestBytes,
+            Ratchet(component, perRequestBytes), FigureOrigin.Estimate);
     }
+
+    /// <summary>
+    /// Every image tower here runs convolutions through cuDNN (CNN detectors and recognizers, and the patch
+    /// embedding of a ViT, which is a Conv operator); text encoders have none.
+    /// </summary>
+    public static bool HasConvolutions(CatalogComponent component) => component.Type != ComponentType.Textual;
 
     /// <summary>
     /// The arena keeps one buffer for every input size it has seen. Sizes step through the varying dimension from

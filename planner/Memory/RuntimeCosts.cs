@@ -12,7 +12,13 @@ namespace GpuSplit.Planner.Memory;
 /// arena (cuDNN and cuBLAS handles and their workspaces, fragmentation): Ollama keeps 457 MiB
 /// (ollama/ollama discover/gpu.go, cudaMinimumMemory). Paid once per GPU.
 /// </param>
-public sealed record RuntimeCosts(long CudaContextBytes, long ReserveBytes)
+/// <param name="ConvWorkspaceBytes">
+/// cuDNN scratch for a network with convolutions, per request in flight: ONNX Runtime's algorithm-search
+/// workspace, AlgoSearchWorkspaceSize = 32 MiB (onnxruntime core/providers/cuda/nn/conv.h). A floor: with
+/// cudnn_conv_use_max_workspace on (the default since 1.14, and Immich does not turn it off) the search may take
+/// the largest workspace that fits in 90% of the free memory, which no static figure can bound.
+/// </param>
+public sealed record RuntimeCosts(long CudaContextBytes, long ReserveBytes, long ConvWorkspaceBytes)
 {
-    public static RuntimeCosts Cuda { get; } = new(CudaContextBytes: 287_000_000, ReserveBytes: 457 * 1024 * 1024);
+    public static RuntimeCosts Cuda { get; } = new(CudaContextBytes: 287_000_000, ReserveBytes: 457 * 1024 * 1024, ConvWorkspaceBytes: 32 * 1024 * 1024);
 }

@@ -7,7 +7,7 @@ namespace GpuSplit.Planner.Tests.Fit;
 
 public sealed class FitPlannerTests
 {
-    private static readonly RuntimeCosts Costs = new(CudaContextBytes: 300 * ByteSize.MiB, ReserveBytes: 450 * ByteSize.MiB);
+    private static readonly RuntimeCosts Costs = new(CudaContextBytes: 300 * ByteSize.MiB, ReserveBytes: 450 * ByteSize.MiB, ConvWorkspaceBytes: 0);
 
     private static FitResult Plan(long budget, bool requireOcr = false, bool multilingual = false, ModelCatalog? catalog = null) =>
         FitPlanner.Plan(new FitRequest(catalog ?? TestCatalog.Read(TestCatalog.Small()), budget, 1, 300, 0.10, JobConcurrency.Seed, requireOcr, multilingual, null, Costs));

@@ -5,7 +5,7 @@ namespace GpuSplit.Planner.Tests.Memory;
 
 public sealed class MemoryModelTests
 {
-    private static readonly RuntimeCosts Costs = new(CudaContextBytes: 300, ReserveBytes: 1000);
+    private static readonly RuntimeCosts Costs = new(CudaContextBytes: 300, ReserveBytes: 1000, ConvWorkspaceBytes: 20);
 
     private static ComponentLoad Load(ModelTask task, ComponentType type, long weights, long perRequest, long ratchet = 0) =>
         new("m", task, type, weights, perRequest, ratchet, FigureOrigin.Estimate);
@@ -80,11 +80,20 @@ public sealed class MemoryModelTests
         };
         var model = new CatalogModel("face", ModelTask.FacialRecognition, false, null, [component]);
 
-        var measured = ComponentLoads.For(model, component, "GPU X");
-        var estimated = ComponentLoads.For(model, component, "GPU Y");
+        var measured = ComponentLoads.For(model, component, "GPU X", Costs);
+        var estimated = ComponentLoads.For(model, component, "GPU Y", Costs);
 
         Assert.Equal((6_000L, 3_000L, FigureOrigin.Measured), (measured.WeightsBytes, measured.PerRequestBytes, measured.Origin));
-        Assert.Equal((5_000L, 100L, FigureOrigin.Estimate), (estimated.WeightsBytes, estimated.PerRequestBytes, estimated.Origin));
+        // The estimate adds the cuDNN workspace floor (20 here) to a convolutional component's activations.
+        Assert.Equal((5_000L, 120L, FigureOrigin.Estimate), (estimated.WeightsBytes, estimated.PerRequestBytes, estimated.Origin));
+    }
+
+    [Fact]
+    public void Text_encoders_get_no_convolution_workspace()
+    {
+        var textual = new CatalogComponent(ComponentType.Textual, new Figure(1, "test"), null, null, new Figure(100, "derived", "test"));
+        var model = new CatalogModel("clip", ModelTask.Clip, false, null, [textual]);
+        Assert.Equal(100, ComponentLoads.For(model, textual, null, Costs).PerRequestBytes);
     }
 
     [Fact]
