@@ -1,0 +1,128 @@
+using System.Text.Json.Nodes;
+
+namespace GpuSplit.Planner.Tests.Cli;
+
+public sealed class FitCommandTests
+{
+    [Fact]
+    public async Task The_main_job_prints_a_plan_the_arithmetic_and_the_settings()
+    {
+        var result = await PlannerProcess.RunAsync("fit", "--vram", "6GB");
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("Plan: ", result.Output, StringComparison.Ordinal);
+        Assert.Contains("Budget", result.Output, StringComparison.Ordinal);
+        Assert.Contains("ratchet", result.Output, StringComparison.Ordinal);
+        Assert.Contains("Alternatives", result.Output, StringComparison.Ordinal);
+        Assert.Contains("MACHINE_LEARNING_WORKERS=1", result.Output, StringComparison.Ordinal);
+        Assert.Contains("MACHINE_LEARNING_MODEL_TTL=300", result.Output, StringComparison.Ordinal);
+        Assert.Contains("\"concurrency\": 3", result.Output, StringComparison.Ordinal);
+        Assert.Empty(result.Error);
+    }
+
+    [Fact]
+    public async Task Json_has_the_stable_fields_scripts_use()
+    {
+        var result = await PlannerProcess.RunAsync("fit", "--vram", "6GB", "--json");
+        Assert.Equal(0, result.ExitCode);
+
+        var document = JsonNode.Parse(result.Output)!;
+        Assert.Equal(6144, (int)document["budgetMiB"]!);
+        Assert.Equal(1, (int)document["workers"]!);
+        Assert.Equal(300, (int)document["ttlSeconds"]!);
+        var plan = document["plan"]!;
+        foreach (var field in new[] { "clip", "facialRecognition", "ocr", "peakMiB", "headroomMiB", "verdict" })
+        {
+            Assert.True(plan.AsObject().ContainsKey(field), $"plan.{field} is missing");
+        }
+
+        Assert.Equal(6144 - (int)plan["peakMiB"]!, (int)plan["headroomMiB"]!, tolerance: 1);
+        var candidates = document["candidates"]!.AsArray();
+        Assert.Equal(7 * 4 * 3, candidates.Count);
+        Assert.All(candidates, c => Assert.Contains((string)c!["verdict"]!, new[] { "oom", "unstable", "fits", "comfortable" }));
+        Assert.Equal("1", (string?)document["immich"]!["env"]!["MACHINE_LEARNING_WORKERS"]);
+        Assert.Equal((string?)plan["clip"], (string?)document["immich"]!["config"]!["machineLearning"]!["clip"]!["modelName"]);
+    }
+
+    [Fact]
+    public async Task Multilingual_and_required_ocr_shape_the_plan()
+    {
+        var result = await PlannerProcess.RunAsync("fit", "--vram", "8GB", "--multilingual", "--require", "ocr", "--json");
+        Assert.Equal(0, result.ExitCode);
+        var document = JsonNode.Parse(result.Output)!;
+        var catalog = JsonNode.Parse((await PlannerProcess.RunAsync("catalog", "--json")).Output)!["models"]!.AsArray();
+        var multilingual = catalog.Where(m => (bool)m!["multilingual"]!).Select(m => (string)m!["name"]!).ToHashSet();
+        Assert.All(document["candidates"]!.AsArray(), c =>
+        {
+            Assert.Contains((string)c!["clip"]!, multilingual);
+            Assert.NotNull((string?)c["ocr"]);
+        });
+    }
+
+    [Fact]
+    public async Task Nothing_fitting_exits_1_and_names_the_smallest_card()
+    {
+        var result = await PlannerProcess.RunAsync("fit", "--vram", "1GB");
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("No combination fits", result.Output, StringComparison.Ordinal);
+        Assert.Matches(@"^planner: nothing fits in 1,024 MiB; the smallest card that would take a plan has [\d,]+ MiB\s*$", result.Error);
+    }
+
+    [Theory]
+    [InlineData(new[] { "fit", "--vram", "6XB" }, "planner: --vram: '6XB' has an unknown unit")]
+    [InlineData(new[] { "fit", "--vram", "lots" }, "planner: --vram: 'lots' is not a size")]
+    [InlineData(new[] { "fit" }, "planner: Option '--vram' is required.")]
+    [InlineData(new[] { "fit", "--vram", "6GB", "--concurrency", "ocr=0" }, "planner: --concurrency: 'ocr=0'")]
+    [InlineData(new[] { "fit", "--vram", "6GB", "--require", "video" }, "planner: --require: unknown job 'video'")]
+    [InlineData(new[] { "fit", "--vram", "6GB", "--workers", "0" }, "planner: --workers must be 1 or more")]
+    [InlineData(new[] { "fit", "--vram", "6GB", "--headroom", "120%" }, "planner: --headroom: '120%' must be under 100%")]
+    [InlineData(new[] { "fit", "--vram", "6GB", "--catalog", "/nonexistent/models.json" }, "planner: /nonexistent/models.json: cannot read the catalog")]
+    public async Task Usage_errors_exit_2_with_one_line_and_no_stack_trace(string[] arguments, string expected)
+    {
+        var result = await PlannerProcess.RunAsync(arguments);
+        Assert.Equal(2, result.ExitCode);
+        Assert.StartsWith(expected, result.Error, StringComparison.Ordinal);
+        Assert.Single(result.Error.TrimEnd().Split('\n'));
+        Assert.DoesNotContain("   at ", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_broken_catalog_names_the_entry()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"gpusplit-broken-{Guid.NewGuid():N}.json");
+        var document = TestCatalog.Small();
+        document["models"]![2]!["components"]![1]!["fileBytes"]!["value"] = -174;
+        await File.WriteAllTextAsync(path, document.ToJsonString(), TestContext.Current.CancellationToken);
+        try
+        {
+            var result = await PlannerProcess.RunAsync("fit", "--vram", "6GB", "--catalog", path);
+            Assert.Equal(2, result.ExitCode);
+            Assert.Equal($"planner: {path}: model 'face-big' component 'recognition' fileBytes: -174 is negative or not a number", result.Error.TrimEnd());
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public async Task Help_says_that_GB_means_GiB()
+    {
+        var result = await PlannerProcess.RunAsync("fit", "--help");
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("GB means GiB", result.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Catalog_lists_every_model_with_footprints()
+    {
+        var result = await PlannerProcess.RunAsync("catalog", "--json");
+        Assert.Equal(0, result.ExitCode);
+        var models = JsonNode.Parse(result.Output)!["models"]!.AsArray();
+        Assert.True(models.Count >= 13);
+        Assert.All(models, m => Assert.All(m!["components"]!.AsArray(), c => Assert.True((long)c!["estimate"]!["weightsBytes"]! > 0)));
+
+        var table = await PlannerProcess.RunAsync("catalog");
+        Assert.Contains("PP-OCRv5_mobile", table.Output, StringComparison.Ordinal);
+    }
+}
