@@ -85,7 +85,7 @@ internal static class FitReport
 
     private static Table AlternativesTable(FitResult result)
     {
-        var table = new Table().Title("Alternatives, best first").AddColumns("CLIP", "Faces", "OCR", "Peak MiB", "Headroom MiB", "Verdict");
+        var table = new Table().Title("Alternatives, best models first: the plan is the first that at least fits").AddColumns("CLIP", "Faces", "OCR", "Peak MiB", "Headroom MiB", "Verdict");
         table.Columns[3].RightAligned();
         table.Columns[4].RightAligned();
         foreach (var candidate in result.Candidates.Take(AlternativesShown))
