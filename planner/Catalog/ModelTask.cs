@@ -36,33 +36,23 @@ public static class CatalogNames
         _ => throw new ArgumentOutOfRangeException(nameof(type), type, null),
     };
 
-    public static bool TryParseTask(string? text, out ModelTask task)
+    public static bool TryParseTask(string? text, out ModelTask task) => TryParse(text, WireName, out task);
+
+    public static bool TryParseComponent(string? text, out ComponentType type) => TryParse(text, WireName, out type);
+
+    private static bool TryParse<T>(string? text, Func<T, string> wireName, out T value)
+        where T : struct, Enum
     {
-        foreach (var candidate in Enum.GetValues<ModelTask>())
+        foreach (var candidate in Enum.GetValues<T>())
         {
-            if (candidate.WireName() == text)
+            if (wireName(candidate) == text)
             {
-                task = candidate;
+                value = candidate;
                 return true;
             }
         }
 
-        task = default;
-        return false;
-    }
-
-    public static bool TryParseComponent(string? text, out ComponentType type)
-    {
-        foreach (var candidate in Enum.GetValues<ComponentType>())
-        {
-            if (candidate.WireName() == text)
-            {
-                type = candidate;
-                return true;
-            }
-        }
-
-        type = default;
+        value = default;
         return false;
     }
 
