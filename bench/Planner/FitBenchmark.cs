@@ -39,7 +39,7 @@ public sealed class FitBenchmark : IBenchmark
                 ["`planner fit --vram 6GB --json` as a process", Stats.Ms(Stats.Median(process)), Stats.Ms(Stats.Percentile(process, 0.9)), process.Count.ToString(CultureInfo.InvariantCulture)],
             ],
             [
-                "In-process figures after a first warm-up run are dominated by JSON parsing; the process figure includes .NET start-up.",
+                "In-process medians over 200 runs in one process (the first run includes JIT compilation); the process figure includes .NET start-up and is what a person waits for.",
                 $"Plan chosen: {last.Plan?.Combination.ToString() ?? "none"} ({last.Plan?.Verdict.WireName() ?? "-"}).",
             ]);
     }
