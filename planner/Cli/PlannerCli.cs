@@ -46,5 +46,6 @@ internal static class PlannerCli
     {
         yield return FitCommand.Create();
         yield return CatalogCommand.Create();
+        yield return InspectCommand.Create();
     }
 }
