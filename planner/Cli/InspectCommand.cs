@@ -51,7 +51,7 @@ internal static class InspectCommand
         Line(text, "producer", info.Producer.Length > 0 ? info.Producer : "(not recorded)");
         Line(text, "IR version", info.IrVersion.ToString(System.Globalization.CultureInfo.InvariantCulture));
         Line(text, "opsets", string.Join(", ", info.Opsets.Select(o => $"{o.Domain} {o.Version}")));
-        Line(text, "weights", $"{ByteFormat.Format(weights.TotalBytes)} ({weights.TotalBytes:N0} bytes) in {weights.TensorCount} tensors");
+        Line(text, "weights", $"{ByteFormat.Format(weights.TotalBytes)} ({weights.TotalBytes:N0} bytes) in {weights.TensorCount} {(weights.TensorCount == 1 ? "tensor" : "tensors")}");
         Line(text, "", $"inline {weights.InlineBytes:N0}, external {weights.ExternalBytes:N0}, constants {weights.ConstantBytes:N0} bytes");
         if (weights.ExternalFiles.Count > 0)
         {
