@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using GpuSplit.Planner.Onnx;
+using GpuSplit.Planner.Units;
 
 namespace GpuSplit.Planner.Cli;
 
@@ -47,11 +48,11 @@ internal static class InspectCommand
         var weights = info.Weights;
         var text = new System.Text.StringBuilder();
         text.AppendLine(info.Path);
-        Line(text, "file", $"{ByteFormat.Format(info.FileBytes)} ({info.FileBytes:N0} bytes)");
+        Line(text, "file", $"{ByteSize.FormatMiB(info.FileBytes)} ({info.FileBytes:N0} bytes)");
         Line(text, "producer", info.Producer.Length > 0 ? info.Producer : "(not recorded)");
         Line(text, "IR version", info.IrVersion.ToString(System.Globalization.CultureInfo.InvariantCulture));
         Line(text, "opsets", string.Join(", ", info.Opsets.Select(o => $"{o.Domain} {o.Version}")));
-        Line(text, "weights", $"{ByteFormat.Format(weights.TotalBytes)} ({weights.TotalBytes:N0} bytes) in {weights.TensorCount} {(weights.TensorCount == 1 ? "tensor" : "tensors")}");
+        Line(text, "weights", $"{ByteSize.FormatMiB(weights.TotalBytes)} ({weights.TotalBytes:N0} bytes) in {weights.TensorCount} {(weights.TensorCount == 1 ? "tensor" : "tensors")}");
         Line(text, "", $"inline {weights.InlineBytes:N0}, external {weights.ExternalBytes:N0}, constants {weights.ConstantBytes:N0} bytes");
         if (weights.ExternalFiles.Count > 0)
         {

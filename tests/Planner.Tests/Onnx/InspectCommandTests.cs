@@ -19,7 +19,7 @@ public sealed class InspectCommandTests : IDisposable
 
         Assert.Equal(0, code);
         Assert.Equal("", error);
-        Assert.Contains("weights    1.0 MiB (1,048,576 bytes) in 1 tensor", output);
+        Assert.Contains("weights    1 MiB (1,048,576 bytes) in 1 tensor", output);
         Assert.Contains("inputs     X: float32[batch, 512]", output);
         Assert.Contains("opsets     ai.onnx 17", output);
     }
