@@ -1,0 +1,112 @@
+using GpuSplit.Planner.Onnx;
+using Microsoft.ML.OnnxRuntime;
+
+namespace GpuSplit.Planner.Measure;
+
+/// <summary>
+/// Measures components one after another in this process: the bare context once, then for each component a
+/// session created as Immich creates it, one request at Immich's shape and batch, and the session released.
+/// </summary>
+public sealed class SessionMeasurer(MeasureDevice device, IMemoryProbe probe, TimeProvider time) : IDisposable
+{
+    private readonly Random random = new(20_26);
+    private InferenceSession? context;
+
+    /// <summary>
+    /// Starts the bare context and returns its memory. The context session stays open until disposal, as the
+    /// ML service's process keeps its runtime and CUDA context while models come and go.
+    /// </summary>
+    public long StartContext()
+    {
+        using (var options = ImmichSessionOptions.For(device))
+        {
+            context = Load(() => new InferenceSession(ContextModel.Bytes, options));
+        }
+
+        using var input = OrtValue.CreateTensorValueFromMemory(new float[] { 1 }, [1L]);
+        using var runOptions = new RunOptions();
+        using (context.Run(runOptions, [ContextModel.Input], [input], [ContextModel.Output]))
+        {
+        }
+
+        NativeHeap.Trim();
+        return probe.Read().ProcessBytes;
+    }
+
+    /// <exception cref="MeasureException">ONNX Runtime cannot load or run the model.</exception>
+    public ComponentMeasurement Measure(CachedComponent component, OnnxModelInfo info, IReadOnlyList<PlannedInput> inputs)
+    {
+        NativeHeap.Trim();
+        MemoryReading before, afterLoad;
+        TimeSpan loadTime, runTime;
+        using (var sampler = new PeakSampler(probe))
+        {
+            before = sampler.ReadNow();
+            var started = time.GetTimestamp();
+            using (var options = ImmichSessionOptions.For(device))
+            using (var session = Load(() => new InferenceSession(component.Path, options)))
+            {
+                loadTime = time.GetElapsedTime(started);
+                afterLoad = sampler.ReadNow();
+                runTime = Run(session, inputs, sampler);
+            }
+
+            var peak = sampler.Peak;
+            NativeHeap.Trim();
+            return new ComponentMeasurement(
+                component.Model,
+                component.Task,
+                component.Type,
+                component.Path,
+                info.FileBytes,
+                info.Weights.TotalBytes,
+                inputs,
+                new ProcessReadings(before.ProcessBytes, afterLoad.ProcessBytes, peak.ProcessBytes, peak.DeviceBytes),
+                loadTime,
+                runTime);
+        }
+    }
+
+    public void Dispose() => context?.Dispose();
+
+    private TimeSpan Run(InferenceSession session, IReadOnlyList<PlannedInput> inputs, PeakSampler sampler)
+    {
+        var values = new List<OrtValue>(inputs.Count);
+        try
+        {
+            values.AddRange(inputs.Select(input => RandomInputs.Create(input, random)));
+            using var runOptions = new RunOptions();
+            var started = time.GetTimestamp();
+            try
+            {
+                using var outputs = session.Run(runOptions, inputs.Select(i => i.Name).ToList(), values, session.OutputNames);
+                var elapsed = time.GetElapsedTime(started);
+                // Read while the outputs are still held: Immich holds them too until it has post-processed them.
+                sampler.ReadNow();
+                return elapsed;
+            }
+            catch (OnnxRuntimeException e)
+            {
+                throw new MeasureException($"inference on {string.Join(", ", inputs)} failed: {FirstLine(e.Message)}", e);
+            }
+        }
+        finally
+        {
+            values.ForEach(v => v.Dispose());
+        }
+    }
+
+    private static InferenceSession Load(Func<InferenceSession> create)
+    {
+        try
+        {
+            return create();
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new MeasureException($"ONNX Runtime cannot load it: {FirstLine(e.Message)}", e);
+        }
+    }
+
+    private static string FirstLine(string message) => message.Split('\n', 2)[0].Trim();
+}
