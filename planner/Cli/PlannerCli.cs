@@ -47,5 +47,6 @@ internal static class PlannerCli
         yield return FitCommand.Create();
         yield return CatalogCommand.Create();
         yield return InspectCommand.Create();
+        yield return MeasureCommand.Create();
     }
 }

@@ -29,7 +29,7 @@ public static class MeasurementsFile
         try
         {
             using var stream = File.OpenRead(path);
-            var document = JsonSerializer.Deserialize(stream, MeasurementsJsonContext.Default.MeasurementsDocument)
+            var document = JsonSerializer.Deserialize(stream, MeasurementsJsonContext.Readable.MeasurementsDocument)
                 ?? throw new MeasureException($"{path}: empty measurements file");
             return document.SchemaVersion == SchemaVersion
                 ? document
@@ -57,7 +57,7 @@ public static class MeasurementsFile
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
             using (var stream = File.Create(temporary))
             {
-                JsonSerializer.Serialize(stream, document, MeasurementsJsonContext.Default.MeasurementsDocument);
+                JsonSerializer.Serialize(stream, document, MeasurementsJsonContext.Readable.MeasurementsDocument);
             }
 
             // Replace in one step, so an interrupted write never leaves half a file where the figures were.
@@ -206,4 +206,13 @@ public sealed class ProcessFigures
 
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, WriteIndented = true)]
 [JsonSerializable(typeof(MeasurementsDocument))]
-internal sealed partial class MeasurementsJsonContext : JsonSerializerContext;
+[JsonSerializable(typeof(ComponentEntry))]
+internal sealed partial class MeasurementsJsonContext : JsonSerializerContext
+{
+    /// <summary>People read and diff this file: "+" and non-ASCII model names stay as they are, not \u escapes.</summary>
+    public static MeasurementsJsonContext Readable { get; } = new(new JsonSerializerOptions(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    });
+}

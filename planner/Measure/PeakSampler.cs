@@ -9,6 +9,7 @@ public sealed class PeakSampler : IDisposable
     private readonly IMemoryProbe probe;
     private readonly Thread thread;
     private volatile bool stopping;
+    private volatile Exception? failure;
     private long peakProcess;
     private long peakDevice = -1;
 
@@ -28,7 +29,10 @@ public sealed class PeakSampler : IDisposable
         return reading;
     }
 
-    public MemoryReading Peak => new(Interlocked.Read(ref peakProcess), Interlocked.Read(ref peakDevice) is var d and >= 0 ? d : null);
+    /// <exception cref="MeasureException">A reading on the sampling thread failed (e.g. the GPU fell off the bus).</exception>
+    public MemoryReading Peak => failure is { } e
+        ? throw new MeasureException($"reading memory failed: {e.Message}", e)
+        : new(Interlocked.Read(ref peakProcess), Interlocked.Read(ref peakDevice) is var d and >= 0 ? d : null);
 
     public void Dispose()
     {
@@ -38,10 +42,18 @@ public sealed class PeakSampler : IDisposable
 
     private void Loop()
     {
-        while (!stopping)
+        try
         {
-            Thread.Sleep(probe.SampleInterval);
-            Observe(probe.Read());
+            while (!stopping)
+            {
+                Thread.Sleep(probe.SampleInterval);
+                Observe(probe.Read());
+            }
+        }
+        catch (Exception e)
+        {
+            // Kept for Peak to report: an exception escaping this thread would end the whole process.
+            failure = e;
         }
     }
 

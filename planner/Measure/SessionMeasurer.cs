@@ -18,10 +18,7 @@ public sealed class SessionMeasurer(MeasureDevice device, IMemoryProbe probe, Ti
     /// </summary>
     public long StartContext()
     {
-        using (var options = ImmichSessionOptions.For(device))
-        {
-            context = Load(() => new InferenceSession(ContextModel.Bytes, options));
-        }
+        context = Load(options => new InferenceSession(ContextModel.Bytes, options), $"ONNX Runtime cannot start on {device}");
 
         using var input = OrtValue.CreateTensorValueFromMemory(new float[] { 1 }, [1L]);
         using var runOptions = new RunOptions();
@@ -31,6 +28,23 @@ public sealed class SessionMeasurer(MeasureDevice device, IMemoryProbe probe, Ti
 
         NativeHeap.Trim();
         return probe.Read().ProcessBytes;
+    }
+
+    /// <summary>Reads the file, plans Immich's inputs from the catalog, and measures the component.</summary>
+    /// <exception cref="MeasureException">The file is unreadable, its inputs do not match the catalog, or ONNX Runtime fails.</exception>
+    public ComponentMeasurement Measure(MeasureTarget target)
+    {
+        OnnxModelInfo info;
+        try
+        {
+            info = OnnxModelReader.Read(target.Cached.Path);
+        }
+        catch (OnnxFormatException e)
+        {
+            throw new MeasureException(e.Message, e);
+        }
+
+        return Measure(target.Cached, info, InputPlan.Resolve(info, target.Component.Input));
     }
 
     /// <exception cref="MeasureException">ONNX Runtime cannot load or run the model.</exception>
@@ -43,8 +57,7 @@ public sealed class SessionMeasurer(MeasureDevice device, IMemoryProbe probe, Ti
         {
             before = sampler.ReadNow();
             var started = time.GetTimestamp();
-            using (var options = ImmichSessionOptions.For(device))
-            using (var session = Load(() => new InferenceSession(component.Path, options)))
+            using (var session = Load(component.Path))
             {
                 loadTime = time.GetElapsedTime(started);
                 afterLoad = sampler.ReadNow();
@@ -96,15 +109,19 @@ public sealed class SessionMeasurer(MeasureDevice device, IMemoryProbe probe, Ti
         }
     }
 
-    private static InferenceSession Load(Func<InferenceSession> create)
+    private InferenceSession Load(string path) => Load(options => new InferenceSession(path, options), "ONNX Runtime cannot load it");
+
+    /// <summary>Options and session together: appending the CUDA provider is where a missing CUDA library shows.</summary>
+    private InferenceSession Load(Func<SessionOptions, InferenceSession> create, string failure)
     {
         try
         {
-            return create();
+            using var options = ImmichSessionOptions.For(device);
+            return create(options);
         }
         catch (OnnxRuntimeException e)
         {
-            throw new MeasureException($"ONNX Runtime cannot load it: {FirstLine(e.Message)}", e);
+            throw new MeasureException($"{failure}: {FirstLine(e.Message)}", e);
         }
     }
 

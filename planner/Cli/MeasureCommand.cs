@@ -1,0 +1,139 @@
+using System.CommandLine;
+using GpuSplit.Planner.Catalog;
+using GpuSplit.Planner.Measure;
+
+namespace GpuSplit.Planner.Cli;
+
+/// <summary>
+/// `planner measure --models DIR`: each model of an Immich model cache loaded and run the way Immich does, with
+/// the memory it really takes on this device; the figures merge into the measurements file `planner fit` reads.
+/// </summary>
+internal static class MeasureCommand
+{
+    /// <summary>Some component (or an --only name) could not be measured; the others were.</summary>
+    public const int SomeFailed = 1;
+
+    public static Command Create()
+    {
+        var models = new Option<string>("--models") { Description = "Immich's model cache folder (MACHINE_LEARNING_CACHE_FOLDER, /cache in the container).", Required = true };
+        var device = new Option<string>("--device") { Description = "cuda:N (VRAM through NVML) or cpu (this process's private memory).", DefaultValueFactory = _ => "cuda:0" };
+        var only = new Option<string[]>("--only") { Description = "Measure only these models (PP-OCRv5_mobile) or components (PP-OCRv5_mobile/detection), comma-separated.", AllowMultipleArgumentsPerToken = true };
+        var ortLibrary = new Option<string?>("--ort-library") { Description = "Use this libonnxruntime instead of the bundled one (1.31 or later; e.g. a build with sm_61 for a GTX 1060)." };
+        var nvmlLibrary = new Option<string?>("--nvml-library") { Description = "The NVML library to read the GPU with (default libnvidia-ml.so.1, nvml.dll on Windows)." };
+        var output = new Option<string?>("--out") { Description = $"The measurements file to merge into (default {MeasurementsFile.DefaultName} next to the catalog)." };
+        var catalog = CatalogSource.Option();
+        var json = new Option<bool>("--json") { Description = "Print the results as one JSON document instead of a table." };
+        var command = new Command("measure", "Measure the real memory footprint of each model in an Immich model cache, on this GPU or CPU.")
+        {
+            models, device, only, ortLibrary, nvmlLibrary, output, catalog, json,
+        };
+        command.SetAction(async (parsed, cancellationToken) =>
+        {
+            var error = parsed.InvocationConfiguration.Error;
+            var target = Device(parsed.GetValue(device));
+            var catalogFile = parsed.GetValue(catalog);
+            var plan = Plan(parsed.GetRequiredValue(models), CatalogSource.Load(catalogFile), parsed.GetValue(only));
+            foreach (var warning in plan.Warnings)
+            {
+                await error.WriteLineAsync($"planner measure: warning: {warning}");
+            }
+
+            if (plan.Targets.Count == 0)
+            {
+                var reasons = plan.Failures.Count > 0 ? plan.Failures : [new MeasureFailure("--models", "no model of the catalog was found in this cache")];
+                foreach (var failure in reasons)
+                {
+                    await error.WriteLineAsync($"planner measure: {failure.Message}");
+                }
+
+                return SomeFailed;
+            }
+
+            var path = parsed.GetValue(output) ?? MeasurementsFile.DefaultPath(catalogFile);
+            var progress = MeasureProgress.For(parsed.InvocationConfiguration.Output, error, parsed.GetValue(json));
+            MeasureRun run;
+            try
+            {
+                run = Run(target, plan, parsed.GetValue(ortLibrary), parsed.GetValue(nvmlLibrary), progress, cancellationToken);
+                if (run.Components.Count > 0)
+                {
+                    MeasurementsFile.Merge(path, run);
+                }
+            }
+            catch (MeasureException e)
+            {
+                await error.WriteLineAsync($"planner measure: {e.Message}");
+                return SomeFailed;
+            }
+
+            foreach (var failure in run.Failures)
+            {
+                // --only failures already name the option; a component's failure is prefixed with its folder.
+                await error.WriteLineAsync(failure.Message.StartsWith("--", StringComparison.Ordinal) || failure.Message.StartsWith(failure.Label, StringComparison.Ordinal)
+                    ? $"planner measure: {failure.Message}"
+                    : $"planner measure: {failure.Label}: {failure.Message}");
+            }
+
+            if (parsed.GetValue(json))
+            {
+                await MeasureReport.WriteJsonAsync(run, plan.Warnings, run.Components.Count > 0 ? path : null, parsed.InvocationConfiguration.Output, cancellationToken);
+            }
+            else
+            {
+                MeasureReport.Write(run, run.Components.Count > 0 ? path : null, Terminal.For(parsed.InvocationConfiguration.Output));
+            }
+
+            return run.Failures.Count > 0 ? SomeFailed : 0;
+        });
+        return command;
+    }
+
+    private static MeasureRun Run(
+        MeasureDevice device,
+        MeasurePlan plan,
+        string? ortLibrary,
+        string? nvmlLibrary,
+        MeasureProgress progress,
+        CancellationToken cancellationToken)
+    {
+        var failures = new List<MeasureFailure>(plan.Failures);
+        var measured = new List<ComponentMeasurement>();
+        using var environment = MeasureEnvironment.Open(device, ortLibrary, nvmlLibrary);
+        using var measurer = new SessionMeasurer(device, environment.Probe, TimeProvider.System);
+        var context = progress.Step("bare context (runtime and provider, no model)", measurer.StartContext);
+        foreach (var target in plan.Targets)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            try
+            {
+                measured.Add(progress.Step(target.Label, () => measurer.Measure(target)));
+            }
+            catch (MeasureException e)
+            {
+                failures.Add(new MeasureFailure(target.Label, e.Message));
+            }
+        }
+
+        return new MeasureRun(environment.DeviceKey, MeasureRun.InProcess, environment.Runtime, environment.Probe.Method,
+            TimeProvider.System.GetUtcNow(), context, measured, failures);
+    }
+
+    private static MeasurePlan Plan(string modelsFolder, ModelCatalog catalog, string[]? only)
+    {
+        CacheScan scan;
+        try
+        {
+            scan = ModelCache.Scan(modelsFolder);
+        }
+        catch (Exception e) when (e is DirectoryNotFoundException or IOException or UnauthorizedAccessException)
+        {
+            throw new UsageException($"--models: {e.Message}");
+        }
+
+        var names = only?.SelectMany(o => o.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
+        return CatalogMatch.Match(scan, catalog, names is { Count: > 0 } ? names : null);
+    }
+
+    private static MeasureDevice Device(string? text) =>
+        MeasureDevice.TryParse(text, out var device) ? device : throw new UsageException($"--device: '{text}' is not a device; use cpu or cuda:0 (cuda:1, ...)");
+}

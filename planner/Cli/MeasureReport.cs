@@ -1,0 +1,63 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using GpuSplit.Planner.Measure;
+using GpuSplit.Planner.Units;
+using Spectre.Console;
+
+namespace GpuSplit.Planner.Cli;
+
+/// <summary>`planner measure`'s results: a table for a person, or one JSON document for scripts.</summary>
+internal static class MeasureReport
+{
+    public static void Write(MeasureRun run, string? file, IAnsiConsole console)
+    {
+        console.WriteLine($"Device: {run.Device} · {run.Runtime} · {run.Method}");
+        console.WriteLine($"Memory: {run.MemoryMethod}");
+        console.WriteLine($"Bare context (runtime and provider started, no model): {ByteSize.FormatMiB(run.ContextBytes)}");
+        var table = new Table().AddColumns("Component", "Input", "File", "Weights", "After load", "Peak", "Model share", "Load", "Run");
+        foreach (var c in run.Components)
+        {
+            table.AddRow(
+                Markup.Escape(c.Label),
+                Markup.Escape(string.Join(" ", c.Inputs)),
+                ByteSize.FormatMiB(c.FileBytes),
+                ByteSize.FormatMiB(c.WeightsBytes),
+                ByteSize.FormatMiB(c.Process.AfterLoadBytes),
+                ByteSize.FormatMiB(c.Process.PeakBytes),
+                ByteSize.FormatMiB(c.PeakShareBytes),
+                $"{c.LoadTime.TotalSeconds:0.00} s",
+                $"{c.RunTime.TotalSeconds:0.00} s");
+        }
+
+        console.Write(table);
+        console.WriteLine("After load and peak are the whole process; model share is the peak minus the process just before the model loaded.");
+        if (file is not null)
+        {
+            console.WriteLine($"Merged into {file} under \"{run.Device}\" ({run.Method}).");
+        }
+    }
+
+    public static async Task WriteJsonAsync(MeasureRun run, IReadOnlyList<string> warnings, string? file, TextWriter output, CancellationToken cancellationToken)
+    {
+        var components = new JsonArray();
+        foreach (var c in run.Components)
+        {
+            components.Add(JsonSerializer.SerializeToNode(ComponentEntry.From(c, run), MeasurementsJsonContext.Readable.ComponentEntry));
+        }
+
+        var document = new JsonObject
+        {
+            ["device"] = run.Device,
+            ["method"] = run.Method,
+            ["runtime"] = run.Runtime,
+            ["memory"] = run.MemoryMethod,
+            ["measuredAt"] = run.MeasuredAt,
+            ["contextBytes"] = run.ContextBytes,
+            ["components"] = components,
+            ["failures"] = new JsonArray([.. run.Failures.Select(f => new JsonObject { ["component"] = f.Label, ["message"] = f.Message })]),
+            ["warnings"] = new JsonArray([.. warnings.Select(w => JsonValue.Create(w))]),
+            ["measurementsFile"] = file,
+        };
+        await output.WriteLineAsync(document.ToJsonString(MeasurementsJsonContext.Readable.Options).AsMemory(), cancellationToken);
+    }
+}

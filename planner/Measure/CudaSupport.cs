@@ -1,0 +1,28 @@
+using GpuSplit.Nvml;
+
+namespace GpuSplit.Planner.Measure;
+
+/// <summary>
+/// Whether the bundled ONNX Runtime can run on a card. The NuGet builds (1.30, 1.31) carry CUDA kernels for
+/// architectures 75, 80 and 90 only (onnxruntime PR 23309); an older card such as the GTX 1060 (6.1) fails with
+/// cudaErrorNoKernelImageForDevice deep inside the first run (onnxruntime issue 27588). It is refused up front.
+/// </summary>
+public static class CudaSupport
+{
+    public static ComputeCapability BundledMinimum { get; } = new(7, 5);
+
+    /// <exception cref="MeasureException">The bundled runtime has no kernels for this card.</exception>
+    public static void Check(string card, ComputeCapability capability, bool customLibrary)
+    {
+        if (customLibrary || (capability.Major, capability.Minor).CompareTo((BundledMinimum.Major, BundledMinimum.Minor)) >= 0)
+        {
+            return;
+        }
+
+        var arch = $"{capability.Major}{capability.Minor}";
+        throw new MeasureException(
+            $"{card} has CUDA compute capability {capability}; the ONNX Runtime bundled with the planner (NuGet 1.31) has kernels for "
+            + $"{BundledMinimum} and newer only, so it cannot run on this card. Fix: build ONNX Runtime 1.31 or later with "
+            + $"CMAKE_CUDA_ARCHITECTURES={arch} (sm_{arch}) and pass its libonnxruntime.so with --ort-library PATH");
+    }
+}
