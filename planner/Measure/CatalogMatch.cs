@@ -72,5 +72,5 @@ public static class CatalogMatch
     }
 
     private static string NotInCatalog(CachedComponent cached) =>
-        $"{cached.Label}: '{cached.Model}' is not a {cached.Task} model in the catalog; skipped";
+        $"{cached.Label}: '{cached.Model}' is not a catalog model of task {cached.Task}; skipped";
 }

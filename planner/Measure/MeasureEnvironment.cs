@@ -36,9 +36,11 @@ public sealed class MeasureEnvironment : IDisposable
             OrtRuntime.UseLibrary(ortLibrary);
         }
 
+        // The figures are only as good as the runtime that produced them: the file says which, and from where.
+        var from = ortLibrary is null ? "" : $" from {Path.GetFullPath(ortLibrary)}";
         if (!device.IsCuda)
         {
-            return new MeasureEnvironment(device, MeasureDevice.CpuKey, $"ONNX Runtime {OrtRuntime.Version()}", new PrivateMemoryProbe(), null);
+            return new MeasureEnvironment(device, MeasureDevice.CpuKey, $"ONNX Runtime {OrtRuntime.Version()}{from}", new PrivateMemoryProbe(), null);
         }
 
         var nvml = OpenNvml(device, nvmlLibrary);
@@ -56,7 +58,7 @@ public sealed class MeasureEnvironment : IDisposable
             var name = gpu.GetName();
             CudaSupport.Check(name, gpu.GetComputeCapability(), customLibrary: ortLibrary is not null);
             var probe = new NvmlMemoryProbe(gpu, Environment.ProcessId);
-            return new MeasureEnvironment(device, name, $"ONNX Runtime {OrtRuntime.Version()} (CUDA)", probe, nvml);
+            return new MeasureEnvironment(device, name, $"ONNX Runtime {OrtRuntime.Version()}{from}, CUDA", probe, nvml);
         }
         catch (NvmlException e)
         {

@@ -3,9 +3,10 @@ namespace GpuSplit.Planner.Measure;
 /// <summary>Readings of the measured process's memory around one component's session.</summary>
 /// <param name="BeforeLoadBytes">Just before the session is created (the context, and whatever earlier models left).</param>
 /// <param name="AfterLoadBytes">Right after the session is created: the weights as the runtime holds them.</param>
-/// <param name="PeakBytes">The highest reading while the session was created and ran one request.</param>
-/// <param name="DevicePeakBytes">The whole GPU's highest used memory meanwhile; null on the CPU.</param>
-public sealed record ProcessReadings(long BeforeLoadBytes, long AfterLoadBytes, long PeakBytes, long? DevicePeakBytes);
+/// <param name="LoadPeakBytes">The highest reading while the session was created (the file and the runtime's copy of it may meet).</param>
+/// <param name="PeakBytes">The highest reading while the loaded session ran one request.</param>
+/// <param name="DevicePeakBytes">The whole GPU's highest used memory during the request; null on the CPU.</param>
+public sealed record ProcessReadings(long BeforeLoadBytes, long AfterLoadBytes, long LoadPeakBytes, long PeakBytes, long? DevicePeakBytes);
 
 /// <summary>One component measured on one device.</summary>
 /// <param name="WeightsBytes">The weights by static analysis of the file (see <see cref="Onnx.WeightSummary"/>).</param>
@@ -24,8 +25,11 @@ public sealed record ComponentMeasurement(
     /// <summary>What loading the model added to the process: its weights as the runtime holds them.</summary>
     public long LoadedShareBytes => Process.AfterLoadBytes - Process.BeforeLoadBytes;
 
-    /// <summary>What the model added to the process at its worst moment: weights, activations, scratch.</summary>
+    /// <summary>What the model added to the process while serving a request: weights, activations, scratch.</summary>
     public long PeakShareBytes => Process.PeakBytes - Process.BeforeLoadBytes;
+
+    /// <summary>What the model added to the process at the worst moment of loading.</summary>
+    public long LoadPeakShareBytes => Process.LoadPeakBytes - Process.BeforeLoadBytes;
 
     public string Label => $"{Task}/{Model}/{Type}";
 }

@@ -170,11 +170,12 @@ public sealed class ComponentEntry
         FileBytes = m.FileBytes,
         WeightsBytes = m.WeightsBytes,
         Inputs = new SortedDictionary<string, long[]>(m.Inputs.ToDictionary(i => i.Name, i => i.Shape.ToArray()), StringComparer.Ordinal),
-        Share = new ShareFigures { LoadedBytes = m.LoadedShareBytes, PeakBytes = m.PeakShareBytes },
+        Share = new ShareFigures { LoadedBytes = m.LoadedShareBytes, PeakBytes = m.PeakShareBytes, LoadPeakBytes = m.LoadPeakShareBytes },
         Process = new ProcessFigures
         {
             BeforeLoadBytes = m.Process.BeforeLoadBytes,
             AfterLoadBytes = m.Process.AfterLoadBytes,
+            LoadPeakBytes = m.Process.LoadPeakBytes,
             PeakBytes = m.Process.PeakBytes,
             DevicePeakBytes = m.Process.DevicePeakBytes,
         },
@@ -185,11 +186,17 @@ public sealed class ComponentEntry
     };
 }
 
+/// <summary>The model's own memory, each figure minus the process just before the model loaded.</summary>
 public sealed class ShareFigures
 {
+    /// <summary>Held once loaded: the weights as the runtime keeps them (`planner fit`'s weights term).</summary>
     public long LoadedBytes { get; set; }
 
+    /// <summary>The highest while serving one request at Immich's shape and batch (`planner fit`'s peak).</summary>
     public long PeakBytes { get; set; }
+
+    /// <summary>The highest while loading; a transient that ends before the first request.</summary>
+    public long LoadPeakBytes { get; set; }
 }
 
 public sealed class ProcessFigures
@@ -197,6 +204,8 @@ public sealed class ProcessFigures
     public long BeforeLoadBytes { get; set; }
 
     public long AfterLoadBytes { get; set; }
+
+    public long LoadPeakBytes { get; set; }
 
     public long PeakBytes { get; set; }
 

@@ -2,37 +2,64 @@ namespace GpuSplit.Planner.Measure;
 
 /// <summary>
 /// Reads a probe on its own thread at the probe's interval while a model loads and runs, keeping the highest
-/// reading: memory that a layer holds only for a moment is gone by the time the run returns.
+/// reading of the current phase: memory that a layer holds only for a moment is gone by the time the run returns.
 /// </summary>
 public sealed class PeakSampler : IDisposable
 {
     private readonly IMemoryProbe probe;
     private readonly Thread thread;
+    private readonly Lock gate = new();
     private volatile bool stopping;
     private volatile Exception? failure;
+    private int phase;
     private long peakProcess;
-    private long peakDevice = -1;
+    private long? peakDevice;
 
     public PeakSampler(IMemoryProbe probe)
     {
         this.probe = probe;
-        Observe(probe.Read());
+        Observe(probe.Read(), phase);
         thread = new Thread(Loop) { IsBackground = true, Name = "memory sampler", Priority = ThreadPriority.AboveNormal };
         thread.Start();
+    }
+
+    /// <summary>The highest reading since the sampler started or the last <see cref="StartPhase"/>.</summary>
+    /// <exception cref="MeasureException">A reading on the sampling thread failed (e.g. the GPU fell off the bus).</exception>
+    public MemoryReading Peak
+    {
+        get
+        {
+            if (failure is { } e)
+            {
+                throw new MeasureException($"reading memory failed: {e.Message}", e);
+            }
+
+            lock (gate)
+            {
+                return new MemoryReading(peakProcess, peakDevice);
+            }
+        }
     }
 
     /// <summary>Takes one reading now (a phase boundary), counts it towards the peak, and returns it.</summary>
     public MemoryReading ReadNow()
     {
+        var current = Volatile.Read(ref phase);
         var reading = probe.Read();
-        Observe(reading);
+        Observe(reading, current);
         return reading;
     }
 
-    /// <exception cref="MeasureException">A reading on the sampling thread failed (e.g. the GPU fell off the bus).</exception>
-    public MemoryReading Peak => failure is { } e
-        ? throw new MeasureException($"reading memory failed: {e.Message}", e)
-        : new(Interlocked.Read(ref peakProcess), Interlocked.Read(ref peakDevice) is var d and >= 0 ? d : null);
+    /// <summary>Starts a new phase whose peak begins at <paramref name="start"/>; readings begun before it do not count.</summary>
+    public void StartPhase(MemoryReading start)
+    {
+        lock (gate)
+        {
+            phase++;
+            peakProcess = start.ProcessBytes;
+            peakDevice = start.DeviceBytes;
+        }
+    }
 
     public void Dispose()
     {
@@ -47,7 +74,8 @@ public sealed class PeakSampler : IDisposable
             while (!stopping)
             {
                 Thread.Sleep(probe.SampleInterval);
-                Observe(probe.Read());
+                var current = Volatile.Read(ref phase);
+                Observe(probe.Read(), current);
             }
         }
         catch (Exception e)
@@ -57,22 +85,19 @@ public sealed class PeakSampler : IDisposable
         }
     }
 
-    private void Observe(MemoryReading reading)
+    private void Observe(MemoryReading reading, int readingPhase)
     {
-        Max(ref peakProcess, reading.ProcessBytes);
-        if (reading.DeviceBytes is { } device)
+        lock (gate)
         {
-            Max(ref peakDevice, device);
-        }
-    }
-
-    private static void Max(ref long target, long value)
-    {
-        for (var current = Interlocked.Read(ref target); value > current; current = Interlocked.Read(ref target))
-        {
-            if (Interlocked.CompareExchange(ref target, value, current) == current)
+            if (readingPhase != phase)
             {
                 return;
+            }
+
+            peakProcess = Math.Max(peakProcess, reading.ProcessBytes);
+            if (reading.DeviceBytes is { } device)
+            {
+                peakDevice = Math.Max(peakDevice ?? 0, device);
             }
         }
     }

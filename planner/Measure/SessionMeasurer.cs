@@ -18,7 +18,9 @@ public sealed class SessionMeasurer(MeasureDevice device, IMemoryProbe probe, Ti
     /// </summary>
     public long StartContext()
     {
-        context = Load(options => new InferenceSession(ContextModel.Bytes, options), $"ONNX Runtime cannot start on {device}");
+        context = Load(options => new InferenceSession(ContextModel.Bytes, options), device.IsCuda
+            ? $"ONNX Runtime cannot start on {device} (its CUDA provider needs the CUDA and cuDNN libraries it was built for; the bundled one: CUDA 13, cuDNN 9)"
+            : $"ONNX Runtime cannot start on {device}");
 
         using var input = OrtValue.CreateTensorValueFromMemory(new float[] { 1 }, [1L]);
         using var runOptions = new RunOptions();
@@ -51,7 +53,7 @@ public sealed class SessionMeasurer(MeasureDevice device, IMemoryProbe probe, Ti
     public ComponentMeasurement Measure(CachedComponent component, OnnxModelInfo info, IReadOnlyList<PlannedInput> inputs)
     {
         NativeHeap.Trim();
-        MemoryReading before, afterLoad;
+        MemoryReading before, afterLoad, loadPeak;
         TimeSpan loadTime, runTime;
         using (var sampler = new PeakSampler(probe))
         {
@@ -61,10 +63,15 @@ public sealed class SessionMeasurer(MeasureDevice device, IMemoryProbe probe, Ti
             {
                 loadTime = time.GetElapsedTime(started);
                 afterLoad = sampler.ReadNow();
+                loadPeak = sampler.Peak;
+
+                // The run's peak is what a request costs on top of the loaded model; a transient of the load
+                // (the file's bytes and the runtime's copy alive together) is kept apart from it.
+                sampler.StartPhase(afterLoad);
                 runTime = Run(session, inputs, sampler);
             }
 
-            var peak = sampler.Peak;
+            var runPeak = sampler.Peak;
             NativeHeap.Trim();
             return new ComponentMeasurement(
                 component.Model,
@@ -74,7 +81,7 @@ public sealed class SessionMeasurer(MeasureDevice device, IMemoryProbe probe, Ti
                 info.FileBytes,
                 info.Weights.TotalBytes,
                 inputs,
-                new ProcessReadings(before.ProcessBytes, afterLoad.ProcessBytes, peak.ProcessBytes, peak.DeviceBytes),
+                new ProcessReadings(before.ProcessBytes, afterLoad.ProcessBytes, loadPeak.ProcessBytes, runPeak.ProcessBytes, runPeak.DeviceBytes),
                 loadTime,
                 runTime);
         }

@@ -1,0 +1,82 @@
+using System.Text;
+using GpuSplit.Nvml;
+using GpuSplit.Planner.Measure;
+using GpuSplit.Testing;
+
+namespace GpuSplit.Planner.Tests.Measure;
+
+/// <summary>Tests that read this process's own memory: they run alone, so no other test allocates meanwhile.</summary>
+[CollectionDefinition(nameof(OwnMemory), DisableParallelization = true)]
+public sealed class OwnMemory;
+
+[Collection(nameof(OwnMemory))]
+public sealed class MemoryProbeTests
+{
+    private const long MiB = 1024 * 1024;
+
+    [Fact]
+    public void Smaps_rollup_private_lines_are_summed()
+    {
+        var text = Encoding.ASCII.GetBytes("""
+            561d6daff000-7ffc995ae000 ---p 00000000 00:00 0                          [rollup]
+            Rss:                1668 kB
+            Pss:                 348 kB
+            Shared_Clean:       1516 kB
+            Private_Clean:        40 kB
+            Private_Dirty:       112 kB
+            Anonymous:           112 kB
+            Private_Hugetlb:       4 kB
+            Swap:                  0 kB
+            """);
+
+        Assert.Equal(156, PrivateMemoryProbe.ParsePrivateKiB(text));
+    }
+
+    [Fact]
+    public void Private_memory_grows_by_the_pages_this_process_touches()
+    {
+        RequiredPart.Require(OperatingSystem.IsLinux(), "Linux /proc/self/smaps_rollup");
+        using var probe = new PrivateMemoryProbe();
+        var before = probe.Read().ProcessBytes;
+        var block = GC.AllocateUninitializedArray<byte>((int)(128 * MiB));
+        block.AsSpan().Fill(1);
+
+        var after = probe.Read().ProcessBytes;
+        GC.KeepAlive(block);
+
+        // 128 MiB of new pages, give or take what the runtime did meanwhile.
+        Assert.InRange(after - before, 120 * MiB, 136 * MiB);
+    }
+
+    [Fact]
+    public async Task Nvml_probe_reads_this_process_and_the_device()
+    {
+        var pid = (uint)Environment.ProcessId;
+        var state = FakeNvmlState.OneGtx1060(new FakeGpuProcess(4242, 2000 * (ulong)MiB), new FakeGpuProcess(pid, 300 * (ulong)MiB));
+        await using var fake = await FakeNvml.StartAsync(state, TestContext.Current.CancellationToken);
+        using var nvml = NvmlLibrary.Open(FakeNvml.LibraryPath);
+
+        var probe = new NvmlMemoryProbe(nvml.GetDevice(0), Environment.ProcessId);
+        var reading = probe.Read();
+
+        Assert.Equal(new MemoryReading(300 * MiB, 2300 * MiB), reading);
+        Assert.StartsWith("GPU memory: this process's used memory", probe.Method);
+    }
+
+    [Fact]
+    public async Task Nvml_probe_falls_back_to_the_devices_growth_when_this_process_is_not_listed()
+    {
+        // Inside a container NVML lists host pids: this process is not found under its own.
+        var state = FakeNvmlState.OneGtx1060(new FakeGpuProcess(4242, 2000 * (ulong)MiB));
+        await using var fake = await FakeNvml.StartAsync(state, TestContext.Current.CancellationToken);
+        using var nvml = NvmlLibrary.Open(FakeNvml.LibraryPath);
+        var probe = new NvmlMemoryProbe(nvml.GetDevice(0), Environment.ProcessId);
+        Assert.Equal(0, probe.Read().ProcessBytes);
+
+        fake.Update(FakeNvmlState.OneGtx1060(new FakeGpuProcess(4242, 2000 * (ulong)MiB), new FakeGpuProcess(99999, 450 * (ulong)MiB)));
+        var reading = probe.Read();
+
+        Assert.Equal(new MemoryReading(450 * MiB, 2450 * MiB), reading);
+        Assert.Contains("NVML did not list this process's own memory", probe.Method);
+    }
+}
