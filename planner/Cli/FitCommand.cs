@@ -29,17 +29,20 @@ internal static class FitCommand
         var multilingual = new Option<bool>("--multilingual") { Description = "Only CLIP models that understand search queries in many languages." };
         var gpu = new Option<string?>("--gpu") { Description = "GPU name whose measured figures to prefer over estimates, e.g. \"NVIDIA GeForce GTX 1060 6GB\"." };
         var catalog = CatalogSource.Option();
+        var measurements = MeasurementsSource.Option();
         var json = new Option<bool>("--json") { Description = "Print one JSON document (stable field names) instead of tables." };
 
         var command = new Command("fit", "Pick the best Immich models that fit the card, and print the settings to apply.")
         {
-            vram, workers, ttl, headroom, concurrency, require, multilingual, gpu, catalog, json,
+            vram, workers, ttl, headroom, concurrency, require, multilingual, gpu, catalog, measurements, json,
         };
         command.SetAction(async (parsed, cancellationToken) =>
         {
             var output = parsed.InvocationConfiguration.Output;
+            var models = await MeasurementsSource.ApplyAsync(
+                CatalogSource.Load(parsed.GetValue(catalog)), parsed.GetValue(measurements), parsed.GetValue(catalog), parsed.GetValue(gpu), parsed.InvocationConfiguration.Error);
             var request = new FitRequest(
-                CatalogSource.Load(parsed.GetValue(catalog)),
+                models,
                 Size(parsed.GetValue(vram)),
                 Positive(parsed.GetValue(workers), "--workers"),
                 Positive(parsed.GetValue(ttl), "--ttl"),

@@ -1,0 +1,112 @@
+using System.Text.Json;
+using GpuSplit.Planner.Catalog;
+using GpuSplit.Planner.Cli;
+using GpuSplit.Planner.Measure;
+
+namespace GpuSplit.Planner.Tests.Measure;
+
+/// <summary>`planner fit --gpu NAME` with what `planner measure` recorded.</summary>
+public sealed class FitWithMeasurementsTests : IDisposable
+{
+    private const string Gtx1060 = "NVIDIA GeForce GTX 1060 6GB";
+    private const long MiB = 1024 * 1024;
+
+    private readonly TempFolder temp = new();
+
+    public void Dispose() => temp.Dispose();
+
+    [Fact]
+    public async Task Measured_figures_replace_estimates_for_that_gpu_and_the_output_says_so()
+    {
+        var file = temp.File("gtx1060.json");
+        MeasurementsFile.Merge(file, Run(Gtx1060, "in-process", ("detection", 40 * MiB, 700 * MiB), ("recognition", 30 * MiB, 90 * MiB)));
+
+        var (code, output, error) = await Fit("--gpu", Gtx1060, "--measurements", file);
+
+        Assert.Equal(0, code);
+        Assert.Equal($"planner fit: measured figures for '{Gtx1060}' from {file}; components without one are estimated", error.Trim());
+        var ocr = OcrComponents(output);
+        Assert.Equal([("detection", "measured", 40L), ("recognition", "measured", 30L)], ocr.Select(c => (c.Type, c.Source, c.WeightsMiB)));
+        // Per request: the measured peak minus the loaded weights (700 - 40 MiB at OCR concurrency 1).
+        Assert.Equal(660, ocr[0].ActivationsMiB);
+    }
+
+    [Fact]
+    public async Task Another_gpus_figures_are_not_used_and_the_output_names_the_ones_there_are()
+    {
+        var file = temp.File("measurements.json");
+        MeasurementsFile.Merge(file, Run("NVIDIA GeForce RTX 3060", "in-process", ("detection", 40 * MiB, 700 * MiB)));
+
+        var (code, output, error) = await Fit("--gpu", Gtx1060, "--measurements", file);
+
+        Assert.Equal(0, code);
+        Assert.Contains("has no figures for 'NVIDIA GeForce GTX 1060 6GB' (it has: 'NVIDIA GeForce RTX 3060'); every figure is an estimate", error);
+        Assert.All(OcrComponents(output), c => Assert.Equal("estimate", c.Source));
+    }
+
+    [Fact]
+    public async Task The_file_next_to_the_catalog_is_read_without_being_named()
+    {
+        var catalog = temp.File("models.json");
+        File.Copy(Path.Combine(RealModels.RepositoryRoot, "models.json"), catalog);
+        MeasurementsFile.Merge(temp.File("measurements.json"), Run(Gtx1060, "in-process", ("detection", 40 * MiB, 700 * MiB)));
+
+        var (code, output, _) = await Fit("--gpu", Gtx1060, "--catalog", catalog);
+
+        Assert.Equal(0, code);
+        Assert.Equal(["measured", "estimate"], OcrComponents(output).Select(c => c.Source));
+    }
+
+    [Fact]
+    public async Task A_missing_measurements_file_is_a_usage_error()
+    {
+        var (code, _, error) = await Fit("--gpu", Gtx1060, "--measurements", temp.File("absent.json"));
+
+        Assert.Equal(2, code);
+        Assert.Equal($"planner: --measurements: '{temp.File("absent.json")}' does not exist", error.Trim());
+    }
+
+    [Fact]
+    public void A_service_figure_beats_an_in_process_one_for_the_same_card()
+    {
+        var document = new MeasurementsDocument();
+        MeasurementsFile.Merge(document, Run(Gtx1060, "in-process", ("recognition", 30 * MiB, 90 * MiB)));
+        MeasurementsFile.Merge(document, Run(Gtx1060, "service", ("recognition", 35 * MiB, 120 * MiB)));
+
+        var catalog = MeasuredFigures.Apply(CatalogReader.LoadEmbedded(), document, "m.json");
+
+        var figure = catalog.Find("PP-OCRv5_mobile")!.Component(ComponentType.Recognition)!.Measured[Gtx1060];
+        Assert.Equal(new MeasuredFootprint(35 * MiB, 120 * MiB, "service", figure.Source), figure);
+        Assert.Contains("m.json (service, ", figure.Source);
+    }
+
+    private static MeasureRun Run(string device, string method, params (string Type, long Loaded, long Peak)[] components) => new(
+        device,
+        method,
+        "ONNX Runtime 1.31.0",
+        "test readings",
+        new DateTimeOffset(2026, 11, 24, 0, 0, 0, TimeSpan.Zero),
+        300 * MiB,
+        [.. components.Select(c => new ComponentMeasurement(
+            "PP-OCRv5_mobile", "ocr", c.Type, $"/cache/ocr/PP-OCRv5_mobile/{c.Type}/model.onnx", 5_000_000, 4_700_000, [new PlannedInput("x", "float32", [1, 3, 736, 1312])],
+            new ProcessReadings(300 * MiB, (300 * MiB) + c.Loaded, (300 * MiB) + c.Loaded, (300 * MiB) + c.Peak, null), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1)))],
+        []);
+
+    private static List<(string Type, string Source, long WeightsMiB, long ActivationsMiB)> OcrComponents(string fitJson)
+    {
+        using var json = JsonDocument.Parse(fitJson);
+        var candidate = json.RootElement.GetProperty("candidates").EnumerateArray().First(c => c.GetProperty("ocr").GetString() == "PP-OCRv5_mobile");
+        return candidate.GetProperty("components").EnumerateArray()
+            .Where(c => c.GetProperty("task").GetString() == "ocr")
+            .Select(c => (c.GetProperty("type").GetString()!, c.GetProperty("source").GetString()!, c.GetProperty("weightsMiB").GetInt64(), c.GetProperty("activationsMiB").GetInt64()))
+            .ToList();
+    }
+
+    private static async Task<(int Code, string Output, string Error)> Fit(params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var code = await PlannerCli.RunAsync(["fit", "--vram", "6GB", "--require", "ocr", "--json", .. args], output, error);
+        return (code, output.ToString(), error.ToString());
+    }
+}
