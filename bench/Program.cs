@@ -3,7 +3,7 @@ using GpuSplit.Bench;
 using GpuSplit.Bench.Planner;
 
 // Usage: bench [NAME ...] [--results FILE]. With no names, every benchmark runs.
-IBenchmark[] all = [new FitBenchmark()];
+IBenchmark[] all = [new FitBenchmark(), new MeasureBenchmark()];
 
 var names = new List<string>();
 string? results = null;
