@@ -68,10 +68,7 @@ internal static class MeasureCommand
 
             foreach (var failure in run.Failures)
             {
-                // --only failures already name the option; a component's failure is prefixed with its folder.
-                await error.WriteLineAsync(failure.Message.StartsWith("--", StringComparison.Ordinal) || failure.Message.StartsWith(failure.Label, StringComparison.Ordinal)
-                    ? $"planner measure: {failure.Message}"
-                    : $"planner measure: {failure.Label}: {failure.Message}");
+                await error.WriteLineAsync($"planner measure: {failure.Message}");
             }
 
             if (parsed.GetValue(json))
@@ -110,7 +107,7 @@ internal static class MeasureCommand
             }
             catch (MeasureException e)
             {
-                failures.Add(new MeasureFailure(target.Label, e.Message));
+                failures.Add(new MeasureFailure(target.Label, $"{target.Label}: {e.Message}"));
             }
         }
 

@@ -36,7 +36,7 @@ public static class CatalogMatch
 
         if (only is null)
         {
-            warnings.AddRange(unknown.Select(NotInCatalog));
+            warnings.AddRange(unknown.Select(c => $"{NotInCatalog(c)}; skipped"));
             return new MeasurePlan(known, warnings, failures);
         }
 
@@ -50,7 +50,7 @@ public static class CatalogMatch
             }
             else if (unknown.FirstOrDefault(c => Selects(name, c)) is { } uncatalogued)
             {
-                failures.Add(new MeasureFailure(name, NotInCatalog(uncatalogued)));
+                failures.Add(new MeasureFailure(name, $"--only {name}: {NotInCatalog(uncatalogued)}"));
             }
             else
             {
@@ -72,5 +72,5 @@ public static class CatalogMatch
     }
 
     private static string NotInCatalog(CachedComponent cached) =>
-        $"{cached.Label}: '{cached.Model}' is not a catalog model of task {cached.Task}; skipped";
+        $"{cached.Label}: '{cached.Model}' is not a catalog model of task {cached.Task}";
 }

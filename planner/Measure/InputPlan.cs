@@ -6,8 +6,6 @@ namespace GpuSplit.Planner.Measure;
 /// <summary>One input tensor to feed: its name, ONNX element type and concrete shape.</summary>
 public sealed record PlannedInput(string Name, string ElementType, IReadOnlyList<long> Shape)
 {
-    public long Elements => Shape.Aggregate(1L, (product, d) => product * d);
-
     public override string ToString() => $"{Name}[{string.Join(",", Shape)}]";
 }
 

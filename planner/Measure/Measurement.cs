@@ -34,7 +34,7 @@ public sealed record ComponentMeasurement(
     public string Label => $"{Task}/{Model}/{Type}";
 }
 
-/// <summary>A component (or an --only name) that could not be measured, and why, in one line.</summary>
+/// <summary>A component (or an --only name) that could not be measured, and why: <see cref="Message"/> is the whole line, naming it.</summary>
 public sealed record MeasureFailure(string Label, string Message);
 
 /// <summary>A whole `planner measure` run on one device.</summary>

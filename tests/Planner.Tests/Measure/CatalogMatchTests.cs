@@ -42,7 +42,7 @@ public sealed class CatalogMatchTests
 
         Assert.Equal(["ocr/PP-OCRv5_mobile/recognition", "clip/ViT-B-32__openai/visual"], plan.Targets.Select(t => t.Label));
         Assert.Equal(["my-finetune", "ViT-L-14__openai"], plan.Failures.Select(f => f.Label));
-        Assert.Contains("not a catalog model of task clip", plan.Failures[0].Message);
+        Assert.Equal("--only my-finetune: clip/my-finetune/visual: 'my-finetune' is not a catalog model of task clip", plan.Failures[0].Message);
         Assert.Equal("--only ViT-L-14__openai: no such model in the cache (found: PP-OCRv5_mobile, ViT-B-32__openai)", plan.Failures[1].Message);
     }
 }
