@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using GpuSplit.Planner.Measure;
@@ -14,28 +15,34 @@ internal static class MeasureReport
         console.WriteLine($"Device: {run.Device} · {run.Runtime} · {run.Method}");
         console.WriteLine($"Memory: {run.MemoryMethod}");
         console.WriteLine($"Bare context (runtime and provider started, no model): {ByteSize.FormatMiB(run.ContextBytes)}");
-        var table = new Table().AddColumns("Component", "Input", "File", "Weights", "After load", "Peak", "Model share", "Load", "Run");
+        var table = new Table().AddColumns("Component", "File MiB", "Weights MiB", "After load MiB", "Peak MiB", "Model share MiB", "Load + run s");
+        foreach (var column in table.Columns.Skip(1))
+        {
+            column.RightAligned();
+        }
+
         foreach (var c in run.Components)
         {
             table.AddRow(
                 Markup.Escape(c.Label),
-                Markup.Escape(string.Join(" ", c.Inputs)),
-                ByteSize.FormatMiB(c.FileBytes),
-                ByteSize.FormatMiB(c.WeightsBytes),
-                ByteSize.FormatMiB(c.Process.AfterLoadBytes),
-                ByteSize.FormatMiB(c.Process.PeakBytes),
-                ByteSize.FormatMiB(c.PeakShareBytes),
-                $"{c.LoadTime.TotalSeconds:0.00} s",
-                $"{c.RunTime.TotalSeconds:0.00} s");
+                MiB(c.FileBytes),
+                MiB(c.WeightsBytes),
+                MiB(c.Process.AfterLoadBytes),
+                MiB(c.Process.PeakBytes),
+                MiB(c.PeakShareBytes),
+                string.Create(CultureInfo.InvariantCulture, $"{c.LoadTime.TotalSeconds:0.00} + {c.RunTime.TotalSeconds:0.00}"));
         }
 
         console.Write(table);
         console.WriteLine("After load and peak are the whole process; model share is the peak minus the process just before the model loaded.");
+        console.WriteLine($"Inputs (Immich's shape and batch): {string.Join("; ", run.Components.Select(c => $"{c.Type} {string.Join(" ", c.Inputs)}"))}");
         if (file is not null)
         {
             console.WriteLine($"Merged into {file} under \"{run.Device}\" ({run.Method}).");
         }
     }
+
+    private static string MiB(long bytes) => ByteSize.ToMiB(bytes).ToString("N0", CultureInfo.InvariantCulture);
 
     public static async Task WriteJsonAsync(MeasureRun run, IReadOnlyList<string> warnings, string? file, TextWriter output, CancellationToken cancellationToken)
     {
