@@ -4,63 +4,63 @@ using Microsoft.Win32.SafeHandles;
 namespace GpuSplit.Planner.Measure;
 
 /// <summary>
-/// This process's private memory. On Linux: Private_Clean + Private_Dirty (+ Private_Hugetlb) of
-/// /proc/self/smaps_rollup, the pages mapped by this process alone, whether anonymous (ONNX Runtime's arena,
-/// the copied weights) or file-backed (external weights ONNX Runtime maps). Unlike RSS it leaves out shared
-/// libraries' pages other processes share; unlike RssAnon it keeps mapped weight files. Elsewhere: the
-/// operating system's private bytes (Windows: committed private memory).
+/// This process's private memory. On Linux: RssAnon of /proc/self/status, the resident anonymous pages, where
+/// everything a model costs lives (ONNX Runtime's arena, its copy of the weights, inline or external, the inputs
+/// and outputs). File-backed pages are left out on purpose: they are mostly libonnxruntime's code, shared with
+/// any other process that maps it, so counting them made a model's share move when another process started.
+/// The kernel keeps the figure as a counter (reading it costs microseconds, where smaps_rollup's page walk costs
+/// milliseconds and would steal the CPU the model runs on); it can lag the exact page count by a few hundred KiB.
+/// Elsewhere: the operating system's private bytes (Windows: committed private memory).
 /// </summary>
 public sealed class PrivateMemoryProbe : IMemoryProbe, IDisposable
 {
-    private const string Rollup = "/proc/self/smaps_rollup";
+    private const string Status = "/proc/self/status";
 
-    private readonly SafeFileHandle? rollup;
-    private readonly byte[] buffer = new byte[4096];
+    private readonly SafeFileHandle? status;
+    private readonly byte[] buffer = new byte[8192];
 
     public PrivateMemoryProbe()
     {
-        if (OperatingSystem.IsLinux() && File.Exists(Rollup))
+        if (OperatingSystem.IsLinux() && File.Exists(Status))
         {
-            rollup = File.OpenHandle(Rollup);
+            status = File.OpenHandle(Status);
         }
     }
 
-    public string Method => rollup is not null
-        ? $"private memory: {Rollup} Private_Clean + Private_Dirty + Private_Hugetlb, sampled every {SampleInterval.TotalMilliseconds:0} ms"
+    public string Method => status is not null
+        ? $"private memory: RssAnon of {Status} (resident anonymous pages; code and shared files left out), sampled every {SampleInterval.TotalMilliseconds:0} ms"
         : $"private memory: Process.PrivateMemorySize64, sampled every {SampleInterval.TotalMilliseconds:0} ms";
 
-    public TimeSpan SampleInterval => TimeSpan.FromMilliseconds(5);
+    public TimeSpan SampleInterval => TimeSpan.FromMilliseconds(2);
 
     public MemoryReading Read()
     {
-        if (rollup is null)
+        if (status is null)
         {
             using var self = Process.GetCurrentProcess();
             return new MemoryReading(self.PrivateMemorySize64, null);
         }
 
         // pread at offset 0 makes the kernel render the file afresh; no allocation, so sampling adds no garbage.
-        var length = RandomAccess.Read(rollup, buffer, 0);
-        return new MemoryReading(ParsePrivateKiB(buffer.AsSpan(0, length)) * 1024, null);
+        var length = RandomAccess.Read(status, buffer, 0);
+        return new MemoryReading(ParseKiB(buffer.AsSpan(0, length), "RssAnon:"u8) * 1024, null);
     }
 
-    public void Dispose() => rollup?.Dispose();
+    public void Dispose() => status?.Dispose();
 
-    /// <summary>Sums the "Private_*: N kB" lines of an smaps_rollup text.</summary>
-    internal static long ParsePrivateKiB(ReadOnlySpan<byte> text)
+    /// <summary>The value of a "Name:   N kB" line of a /proc status text.</summary>
+    internal static long ParseKiB(ReadOnlySpan<byte> text, ReadOnlySpan<byte> name)
     {
-        long total = 0;
         foreach (var range in text.Split((byte)'\n'))
         {
             var line = text[range];
-            if (!line.StartsWith("Private_"u8))
+            if (!line.StartsWith(name))
             {
                 continue;
             }
 
-            var colon = line.IndexOf((byte)':');
             long value = 0;
-            foreach (var b in line[(colon + 1)..])
+            foreach (var b in line[name.Length..])
             {
                 if (b is >= (byte)'0' and <= (byte)'9')
                 {
@@ -68,9 +68,9 @@ public sealed class PrivateMemoryProbe : IMemoryProbe, IDisposable
                 }
             }
 
-            total += value;
+            return value;
         }
 
-        return total;
+        throw new InvalidOperationException($"{Status} has no {System.Text.Encoding.ASCII.GetString(name)} line");
     }
 }

@@ -15,12 +15,14 @@ public sealed class GeneratedModelMeasureTests : IDisposable
     public void Dispose() => temp.Dispose();
 
     /// <summary>
-    /// Tolerance: the model's share must hold the weights once (at least W) and not twice. Above W it may add
-    /// ONNX Runtime's own session state (graph, kernels, execution plan, the intra-op thread) and the pages of
-    /// libonnxruntime's code first touched by this model, which do not grow with the weights: allowed 1.25 W +
-    /// 16 MiB = 96 MiB here, well under the 128 MiB a second copy of the weights would take. Measured on the
-    /// development machine: W + 0.2 to 0.8 MiB.
+    /// Tolerance: the model's share must hold the weights once and not twice. Below W: 1 MiB, because the kernel's
+    /// RssAnon counter may lag the exact page count by a few hundred KiB and the runtime may hand back memory of its
+    /// own while the model loads. Above W it may add ONNX Runtime's session state (graph, kernels, execution plan,
+    /// the intra-op thread), which does not grow with the weights: allowed 1.25 W + 16 MiB = 96 MiB, well under the
+    /// 128 MiB a second copy of the weights would take. Measured on the development machine: W + 0.12 to 0.22 MiB.
     /// </summary>
+    private const long Floor = WeightBytes - MiB;
+
     private const long Ceiling = (WeightBytes * 5 / 4) + (16 * MiB);
 
     [Fact]
@@ -42,8 +44,8 @@ public sealed class GeneratedModelMeasureTests : IDisposable
         {
             var component = MeasureJson.Component(components, model, "visual");
             Assert.Equal(WeightBytes, component.Long("weightsBytes"));
-            Assert.InRange(component.Long("share", "loadedBytes"), WeightBytes, Ceiling);
-            Assert.InRange(component.Long("share", "peakBytes"), WeightBytes, Ceiling);
+            Assert.InRange(component.Long("share", "loadedBytes"), Floor, Ceiling);
+            Assert.InRange(component.Long("share", "peakBytes"), Floor, Ceiling);
             Assert.Equal([1, N], component.GetProperty("inputs").GetProperty("X").EnumerateArray().Select(d => d.GetInt64()));
         }
 

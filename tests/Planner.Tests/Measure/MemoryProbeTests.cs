@@ -15,27 +15,19 @@ public sealed class MemoryProbeTests
     private const long MiB = 1024 * 1024;
 
     [Fact]
-    public void Smaps_rollup_private_lines_are_summed()
+    public void The_rss_anon_line_is_read_in_kib()
     {
-        var text = Encoding.ASCII.GetBytes("""
-            561d6daff000-7ffc995ae000 ---p 00000000 00:00 0                          [rollup]
-            Rss:                1668 kB
-            Pss:                 348 kB
-            Shared_Clean:       1516 kB
-            Private_Clean:        40 kB
-            Private_Dirty:       112 kB
-            Anonymous:           112 kB
-            Private_Hugetlb:       4 kB
-            Swap:                  0 kB
-            """);
+        var text = Encoding.ASCII.GetBytes("Name:\tplanner\nVmRSS:\t  118144 kB\nRssAnon:\t   76896 kB\nRssFile:\t   41248 kB\n");
 
-        Assert.Equal(156, PrivateMemoryProbe.ParsePrivateKiB(text));
+        Assert.Equal(76896, PrivateMemoryProbe.ParseKiB(text, "RssAnon:"u8));
+        Assert.Equal(41248, PrivateMemoryProbe.ParseKiB(text, "RssFile:"u8));
+        Assert.Throws<InvalidOperationException>(() => PrivateMemoryProbe.ParseKiB(text, "RssShmem:"u8));
     }
 
     [Fact]
     public void Private_memory_grows_by_the_pages_this_process_touches()
     {
-        RequiredPart.Require(OperatingSystem.IsLinux(), "Linux /proc/self/smaps_rollup");
+        RequiredPart.Require(OperatingSystem.IsLinux(), "Linux /proc/self/status");
         using var probe = new PrivateMemoryProbe();
         var before = probe.Read().ProcessBytes;
         var block = GC.AllocateUninitializedArray<byte>((int)(128 * MiB));
