@@ -55,15 +55,26 @@ internal static class MeasureCommand
             try
             {
                 run = Run(target, plan, parsed.GetValue(ortLibrary), parsed.GetValue(nvmlLibrary), progress, cancellationToken);
-                if (run.Components.Count > 0)
-                {
-                    MeasurementsFile.Merge(path, run);
-                }
             }
             catch (MeasureException e)
             {
                 await error.WriteLineAsync($"planner measure: {e.Message}");
                 return SomeFailed;
+            }
+
+            string? written = null;
+            if (run.Components.Count > 0)
+            {
+                try
+                {
+                    MeasurementsFile.Merge(path, run);
+                    written = path;
+                }
+                catch (MeasureException e)
+                {
+                    // The figures are still shown; only the file could not take them.
+                    run = run with { Failures = [.. run.Failures, new MeasureFailure(path, e.Message)] };
+                }
             }
 
             foreach (var failure in run.Failures)
@@ -73,11 +84,11 @@ internal static class MeasureCommand
 
             if (parsed.GetValue(json))
             {
-                await MeasureReport.WriteJsonAsync(run, plan.Warnings, run.Components.Count > 0 ? path : null, parsed.InvocationConfiguration.Output, cancellationToken);
+                await MeasureReport.WriteJsonAsync(run, plan.Warnings, written, parsed.InvocationConfiguration.Output, cancellationToken);
             }
             else
             {
-                MeasureReport.Write(run, run.Components.Count > 0 ? path : null, Terminal.For(parsed.InvocationConfiguration.Output));
+                MeasureReport.Write(run, written, Terminal.For(parsed.InvocationConfiguration.Output));
             }
 
             return run.Failures.Count > 0 ? SomeFailed : 0;

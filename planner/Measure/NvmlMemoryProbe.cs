@@ -30,10 +30,21 @@ public sealed class NvmlMemoryProbe : IMemoryProbe
     /// <summary>Listing the processes costs more than reading a /proc file; 10 ms still sees any layer of a large model.</summary>
     public TimeSpan SampleInterval => TimeSpan.FromMilliseconds(10);
 
+    /// <exception cref="MeasureException">NVML failed (the card fell off the bus, the driver went away).</exception>
     public MemoryReading Read()
     {
-        var used = (long)device.GetMemory().UsedBytes;
-        var own = device.GetComputeProcesses().FirstOrDefault(p => p.Pid == pid);
+        long used;
+        GpuProcess? own;
+        try
+        {
+            used = (long)device.GetMemory().UsedBytes;
+            own = device.GetComputeProcesses().FirstOrDefault(p => p.Pid == pid);
+        }
+        catch (NvmlException e)
+        {
+            throw new MeasureException($"reading GPU memory failed: {e.Message}", e);
+        }
+
         if (own?.UsedMemoryBytes is { } bytes)
         {
             return new MemoryReading((long)bytes, used);

@@ -31,7 +31,7 @@ public sealed class PeakSampler : IDisposable
         {
             if (failure is { } e)
             {
-                throw new MeasureException($"reading memory failed: {e.Message}", e);
+                throw e as MeasureException ?? new MeasureException($"reading memory failed: {e.Message}", e);
             }
 
             lock (gate)

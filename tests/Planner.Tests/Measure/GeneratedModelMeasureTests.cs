@@ -84,6 +84,23 @@ public sealed class GeneratedModelMeasureTests : IDisposable
     }
 
     [Fact]
+    public async Task Figures_that_cannot_be_written_are_still_shown_and_the_exit_code_says_so()
+    {
+        var cache = temp.File("cache");
+        TestModels.Write(TestModels.MatMul(64), Path.Combine(cache, "clip", "small", "visual", "model.onnx"));
+        var catalog = TestCatalog.Write(temp.File("models.json"), TestCatalog.ClipModel("small", [1, 64]));
+        File.WriteAllText(temp.File("not-a-folder"), "");
+        var unwritable = temp.File("not-a-folder", "measurements.json");
+
+        var result = await PlannerProcess.RunAsync(["measure", "--models", cache, "--device", "cpu", "--catalog", catalog, "--out", unwritable]);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("clip/small/visual", result.Output);
+        Assert.DoesNotContain("Merged into", result.Output);
+        Assert.StartsWith($"planner measure: {unwritable}: cannot", result.ErrorLines.Last());
+    }
+
+    [Fact]
     public async Task A_missing_cache_folder_is_a_usage_error()
     {
         var result = await PlannerProcess.RunAsync(["measure", "--models", temp.File("nowhere"), "--device", "cpu"]);

@@ -71,4 +71,18 @@ public sealed class MemoryProbeTests
         Assert.Equal(new MemoryReading(450 * MiB, 2450 * MiB), reading);
         Assert.Contains("NVML did not list this process's own memory", probe.Method);
     }
+
+    [Fact]
+    public async Task A_lost_gpu_is_a_measurement_failure_not_a_crash()
+    {
+        var state = FakeNvmlState.OneGtx1060() with { Failures = [new FakeNvmlFailure("nvmlDeviceGetMemoryInfo", NvmlReturn.GpuIsLost)] };
+        await using var fake = await FakeNvml.StartAsync(FakeNvmlState.OneGtx1060(), TestContext.Current.CancellationToken);
+        using var nvml = NvmlLibrary.Open(FakeNvml.LibraryPath);
+        var probe = new NvmlMemoryProbe(nvml.GetDevice(0), Environment.ProcessId);
+
+        fake.Update(state);
+        var error = Assert.Throws<MeasureException>(() => probe.Read());
+
+        Assert.StartsWith("reading GPU memory failed: nvmlDeviceGetMemoryInfo failed: NVML_ERROR_GPU_IS_LOST (15)", error.Message);
+    }
 }
