@@ -98,7 +98,8 @@ public sealed class MeasureBenchmark : IBenchmark
                 "Measured: the model's share of this process's private memory (RssAnon), loaded = after the session is created, peak = highest during one request at the catalog's Immich shape, both minus the process just before the model loaded.",
                 "Predicted: the memory model's terms for the catalog's PP-OCRv5_mobile entry (weights = the catalog's file size, peak = weights + activations; the CUDA-only cuDNN workspace term left out). Error = (predicted - measured) / measured.",
                 "The PP-OCRv4 files stand in for PP-OCRv5_mobile (same architecture family). The catalog's OCR activation figures were themselves measured on these files on CPU, so the peak column checks consistency, not an independent prediction. Static weights are OnnxWeights.Count on the file.",
-                "On the CPU ONNX Runtime holds about three times the raw weights once loaded (its own copies and pre-packed kernels); on a GPU the weights sit in the CUDA arena once, so the loaded error here is not the GPU's.",
+                "The catalog's PP-OCRv5 mobile recognition file (16.6 MB) is larger than PP-OCRv4's (10.8 MB): part of that row's weights error is the stand-in, not the model.",
+                "On the CPU ONNX Runtime holds about three times the raw weights once loaded (its own copies and pre-packed kernels). On a GPU the CUDA arena should hold the initializers once (kSameAsRequested); that is not measured here (no GPU), so the loaded error above says nothing about VRAM.",
             ]);
     }
 
