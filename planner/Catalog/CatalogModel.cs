@@ -36,6 +36,12 @@ public sealed record CatalogComponent(
     InputSpec? Input,
     Figure? ActivationBytes)
 {
+    /// <summary>
+    /// The initializer bytes counted from the model file itself (`planner fit --models`), exact where the catalog's
+    /// file size is a page's rounded figure; null when no file was at hand.
+    /// </summary>
+    public long? CountedWeightsBytes { get; init; }
+
     /// <summary>Measured footprints, keyed by GPU name (or "cpu"), as `planner measure` records them.</summary>
     public IReadOnlyDictionary<string, MeasuredFootprint> Measured { get; init; } =
         new Dictionary<string, MeasuredFootprint>(StringComparer.Ordinal);

@@ -30,17 +30,20 @@ internal static class FitCommand
         var gpu = new Option<string?>("--gpu") { Description = "GPU name whose measured figures to prefer over estimates, e.g. \"NVIDIA GeForce GTX 1060 6GB\"." };
         var catalog = CatalogSource.Option();
         var measurements = MeasurementsSource.Option();
+        var modelFiles = ModelFilesSource.Option();
         var json = new Option<bool>("--json") { Description = "Print one JSON document (stable field names) instead of tables." };
 
         var command = new Command("fit", "Pick the best Immich models that fit the card, and print the settings to apply.")
         {
-            vram, workers, ttl, headroom, concurrency, require, multilingual, gpu, catalog, measurements, json,
+            vram, workers, ttl, headroom, concurrency, require, multilingual, gpu, catalog, measurements, modelFiles, json,
         };
         command.SetAction(async (parsed, cancellationToken) =>
         {
             var output = parsed.InvocationConfiguration.Output;
+            var error = parsed.InvocationConfiguration.Error;
             var models = await MeasurementsSource.ApplyAsync(
-                CatalogSource.Load(parsed.GetValue(catalog)), parsed.GetValue(measurements), parsed.GetValue(catalog), parsed.GetValue(gpu), parsed.InvocationConfiguration.Error);
+                CatalogSource.Load(parsed.GetValue(catalog)), parsed.GetValue(measurements), parsed.GetValue(catalog), parsed.GetValue(gpu), error);
+            models = await ModelFilesSource.ApplyAsync(models, parsed.GetValue(modelFiles), error);
             var request = new FitRequest(
                 models,
                 Size(parsed.GetValue(vram)),

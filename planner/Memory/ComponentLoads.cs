@@ -23,7 +23,7 @@ public static class ComponentLoads
         }
 
         var perRequestBytes = (component.ActivationBytes?.Bytes ?? 0) + (HasConvolutions(component) ? costs.ConvWorkspaceBytes : 0);
-        return new ComponentLoad(model.Name, model.Task, component.Type, component.FileBytes.Bytes, perRequestBytes,
+        return new ComponentLoad(model.Name, model.Task, component.Type, component.CountedWeightsBytes ?? component.FileBytes.Bytes, perRequestBytes,
             Ratchet(component, perRequestBytes), FigureOrigin.Estimate);
     }
 

@@ -28,6 +28,17 @@ internal static class RealModels
         }
     }
 
+    /// <summary>Both models as Immich's cache would hold PP-OCRv5_mobile: <c>ocr/PP-OCRv5_mobile/&lt;type&gt;/model.onnx</c>.</summary>
+    public static void LayOutAsImmichCache(string cache)
+    {
+        foreach (var (type, file) in new[] { ("detection", Detection), ("recognition", Recognition) })
+        {
+            var folder = Path.Combine(cache, "ocr", "PP-OCRv5_mobile", type);
+            Directory.CreateDirectory(folder);
+            File.Copy(file, Path.Combine(folder, "model.onnx"));
+        }
+    }
+
     private static string Require(string file)
     {
         var path = Path.Combine(RepositoryRoot, ".cache", "models", "ocr-models", "package", "assets", file);

@@ -1,4 +1,6 @@
 using System.Text.Json.Nodes;
+using GpuSplit.Planner.Onnx;
+using GpuSplit.Planner.Units;
 
 namespace GpuSplit.Planner.Tests.Cli;
 
@@ -124,5 +126,32 @@ public sealed class FitCommandTests
 
         var table = await PlannerProcess.RunAsync("catalog");
         Assert.Contains("PP-OCRv5_mobile", table.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Models_at_hand_give_their_exact_weights()
+    {
+        using var folder = new TempFolder();
+        var cache = folder.File("cache");
+        RealModels.LayOutAsImmichCache(cache);
+
+        var result = await PlannerProcess.RunAsync("fit", "--vram", "6GB", "--require", "ocr", "--models", cache, "--json");
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("weights counted from 2 model file(s)", result.Error, StringComparison.Ordinal);
+        var mobile = JsonNode.Parse(result.Output)!["candidates"]!.AsArray()
+            .First(c => (string?)c!["ocr"] == "PP-OCRv5_mobile")!["components"]!.AsArray()
+            .Where(c => (string?)c!["task"] == "ocr")
+            .ToDictionary(c => (string)c!["type"]!, c => (long)c!["weightsMiB"]!);
+        Assert.Equal(ByteSize.ToMiB(OnnxWeights.Count(RealModels.Detection)), mobile["detection"]);
+        Assert.Equal(ByteSize.ToMiB(OnnxWeights.Count(RealModels.Recognition)), mobile["recognition"]);
+    }
+
+    [Fact]
+    public async Task A_missing_model_cache_is_a_usage_error()
+    {
+        var result = await PlannerProcess.RunAsync("fit", "--vram", "6GB", "--models", "/nonexistent/cache");
+        Assert.Equal(2, result.ExitCode);
+        Assert.StartsWith("planner: --models: the model cache '/nonexistent/cache' does not exist", result.Error, StringComparison.Ordinal);
     }
 }

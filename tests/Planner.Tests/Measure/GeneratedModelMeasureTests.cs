@@ -31,9 +31,9 @@ public sealed class GeneratedModelMeasureTests : IDisposable
         var cache = temp.File("cache");
         TestModels.Write(TestModels.MatMul(N), Path.Combine(cache, "clip", "matmul-inline", "visual", "model.onnx"));
         TestModels.WriteExternalMatMul(Path.Combine(cache, "clip", "matmul-external", "visual"), N);
-        var catalog = TestCatalog.Write(temp.File("models.json"),
-            TestCatalog.ClipModel("matmul-inline", [1, N]),
-            TestCatalog.ClipModel("matmul-external", [1, N]));
+        var catalog = MeasureCatalog.Write(temp.File("models.json"),
+            MeasureCatalog.ClipModel("matmul-inline", [1, N]),
+            MeasureCatalog.ClipModel("matmul-external", [1, N]));
 
         var result = await PlannerProcess.RunAsync(["measure", "--models", cache, "--device", "cpu", "--catalog", catalog, "--json"]);
 
@@ -64,10 +64,10 @@ public sealed class GeneratedModelMeasureTests : IDisposable
         var truncated = TestModels.Write(TestModels.MatMul(256), Path.Combine(cache, "clip", "truncated", "visual", "model.onnx"));
         File.WriteAllBytes(truncated, File.ReadAllBytes(truncated)[..2000]);
         TestModels.Write(TestModels.MatMul(256), Path.Combine(cache, "clip", "mismatch", "visual", "model.onnx"));
-        var catalog = TestCatalog.Write(temp.File("models.json"),
-            TestCatalog.ClipModel("good", [1, 256]),
-            TestCatalog.ClipModel("truncated", [1, 256]),
-            TestCatalog.ClipModel("mismatch", [1, 3, 224, 224]));
+        var catalog = MeasureCatalog.Write(temp.File("models.json"),
+            MeasureCatalog.ClipModel("good", [1, 256]),
+            MeasureCatalog.ClipModel("truncated", [1, 256]),
+            MeasureCatalog.ClipModel("mismatch", [1, 3, 224, 224]));
 
         var result = await PlannerProcess.RunAsync(
             ["measure", "--models", cache, "--device", "cpu", "--catalog", catalog, "--json", "--only", "good,truncated,mismatch,absent"]);
@@ -88,7 +88,7 @@ public sealed class GeneratedModelMeasureTests : IDisposable
     {
         var cache = temp.File("cache");
         TestModels.Write(TestModels.MatMul(64), Path.Combine(cache, "clip", "small", "visual", "model.onnx"));
-        var catalog = TestCatalog.Write(temp.File("models.json"), TestCatalog.ClipModel("small", [1, 64]));
+        var catalog = MeasureCatalog.Write(temp.File("models.json"), MeasureCatalog.ClipModel("small", [1, 64]));
         File.WriteAllText(temp.File("not-a-folder"), "");
         var unwritable = temp.File("not-a-folder", "measurements.json");
 

@@ -16,8 +16,7 @@ public sealed class RealModelMeasureTests : IDisposable
     public async Task Every_component_is_measured_at_least_at_its_weight_and_a_second_run_merges()
     {
         var cache = temp.File("cache");
-        Place(RealModels.Detection, cache, "detection");
-        Place(RealModels.Recognition, cache, "recognition");
+        RealModels.LayOutAsImmichCache(cache);
         var measurements = temp.File("measurements.json");
 
         var result = await PlannerProcess.RunAsync(["measure", "--models", cache, "--device", "cpu", "--out", measurements, "--json"]);
@@ -56,11 +55,4 @@ public sealed class RealModelMeasureTests : IDisposable
 
     private static long[] Shape(JsonElement component) =>
         component.GetProperty("inputs").GetProperty("x").EnumerateArray().Select(d => d.GetInt64()).ToArray();
-
-    private static void Place(string model, string cache, string type)
-    {
-        var folder = Path.Combine(cache, "ocr", "PP-OCRv5_mobile", type);
-        Directory.CreateDirectory(folder);
-        File.Copy(model, Path.Combine(folder, "model.onnx"));
-    }
 }

@@ -18,7 +18,7 @@ public sealed class RuntimeSelectionTests : IDisposable
     {
         cache = temp.File("cache");
         TestModels.Write(TestModels.MatMul(64), Path.Combine(cache, "clip", "small", "visual", "model.onnx"));
-        catalog = TestCatalog.Write(temp.File("models.json"), TestCatalog.ClipModel("small", [1, 64]));
+        catalog = MeasureCatalog.Write(temp.File("models.json"), MeasureCatalog.ClipModel("small", [1, 64]));
     }
 
     public void Dispose() => temp.Dispose();

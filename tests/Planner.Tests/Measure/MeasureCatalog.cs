@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 namespace GpuSplit.Planner.Tests.Measure;
 
 /// <summary>A catalog file (models.json format) for generated models, so tests control the shapes Immich would feed.</summary>
-internal static class TestCatalog
+internal static class MeasureCatalog
 {
     /// <summary>A CLIP model whose visual component takes <paramref name="visualShape"/> (its first axis the batch).</summary>
     public static JsonObject ClipModel(string name, long[] visualShape) => new()

@@ -1,14 +1,16 @@
 using System.Diagnostics;
 
-namespace GpuSplit.Planner.Tests.Measure;
+namespace GpuSplit.Planner.Tests;
 
 /// <summary>
-/// The real planner as a process of its own, as a person runs it: measurements read this process's memory,
-/// which must not be shared with the test host and its parallel tests.
+/// The real planner as a process of its own, as a person or a script runs it (exit codes, standard error);
+/// measurements read this process's memory, which must not be shared with the test host and its parallel tests.
 /// </summary>
 internal static class PlannerProcess
 {
     private static readonly TimeSpan Limit = TimeSpan.FromMinutes(3);
+
+    public static Task<Result> RunAsync(params string[] args) => RunAsync(args, environment: null);
 
     public static async Task<Result> RunAsync(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
     {
