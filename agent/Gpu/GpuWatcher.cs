@@ -1,0 +1,125 @@
+using GpuSplit.Agent.Docker;
+using GpuSplit.Agent.Hosting;
+using GpuSplit.Agent.Status;
+using GpuSplit.Agent.Watchdog;
+using Microsoft.Extensions.Options;
+
+namespace GpuSplit.Agent.Gpu;
+
+/// <summary>
+/// Reads the GPUs every poll interval, tells the worker's processes from the others (the worker's host pids come from
+/// Docker; other processes' containers from their cgroup), and watches for a card that stays full.
+/// </summary>
+public sealed partial class GpuWatcher(
+    IGpuReader reader,
+    IWorkerRuntime worker,
+    ContainerNames names,
+    VramPressure pressure,
+    WorkerSignals signals,
+    AgentState state,
+    TimeProvider time,
+    IOptions<AgentOptions> options,
+    ILogger<GpuWatcher> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.Value.PollInterval, time);
+        try
+        {
+            do
+            {
+                await PollAsync(stoppingToken);
+            }
+            while (await timer.WaitForNextTickAsync(stoppingToken));
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task PollAsync(CancellationToken cancellationToken)
+    {
+        var facts = state.Current.Facts;
+        GpuView view;
+        try
+        {
+            var devices = reader.Read();
+            var mapped = new List<GpuDeviceView>(devices.Count);
+            var workerPids = devices.Any(d => d.Processes.Count > 0) && facts.Container is { Running: true }
+                ? await WorkerPidsAsync(cancellationToken)
+                : new HashSet<uint>();
+            foreach (var device in devices)
+            {
+                var processes = new List<GpuProcessView>(device.Processes.Count);
+                foreach (var process in device.Processes)
+                {
+                    processes.Add(await DescribeAsync(process, workerPids, facts.Container, cancellationToken));
+                }
+
+                mapped.Add(new GpuDeviceView(device.Index, device.Name, device.Uuid, device.MemoryTotalBytes, device.MemoryUsedBytes,
+                    device.MemoryFreeBytes, device.UtilizationPercent, device.MemoryUtilizationPercent, device.TemperatureCelsius,
+                    device.PowerMilliwatts, device.ComputeCapabilityMajor, device.ComputeCapabilityMinor, processes));
+            }
+
+            var workerServing = facts is { DockerError: null, Restarting: false, PingOk: true, Container.Running: true };
+            var exhausted = pressure.Observe(time.GetUtcNow(), mapped, workerServing, out var isNew);
+            if (isNew && exhausted is not null)
+            {
+                signals.Post(new VramExhausted(exhausted, time.GetUtcNow()));
+            }
+
+            view = new GpuView(true, null, mapped, exhausted);
+        }
+        catch (GpuUnavailableException unavailable)
+        {
+            view = new GpuView(false, unavailable.Message, [], null);
+        }
+
+        if (view.UnavailableReason != state.Current.Facts.Gpu.UnavailableReason && view.UnavailableReason is { } reason)
+        {
+            LogUnavailable(logger, reason);
+        }
+
+        state.Update(f => f with { Gpu = view });
+    }
+
+    private async Task<IReadOnlySet<uint>> WorkerPidsAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await worker.ProcessIdsAsync(cancellationToken);
+        }
+        catch (Exception error) when (DockerErrors.IsUnavailable(error))
+        {
+            return new HashSet<uint>();
+        }
+    }
+
+    private async Task<GpuProcessView> DescribeAsync(GpuProcessReading process, IReadOnlySet<uint> workerPids, WorkerInspection? container,
+        CancellationToken cancellationToken)
+    {
+        var id = workerPids.Contains(process.Pid) ? container?.Id : CgroupContainerIds.Read(process.Pid);
+        if (id is not null && id == container?.Id)
+        {
+            return new GpuProcessView(process.Pid, process.UsedMemoryBytes, container.Id, container.Name, IsWorker: true);
+        }
+
+        string? name = null;
+        if (id is not null)
+        {
+            try
+            {
+                name = await names.NameOfAsync(id, cancellationToken);
+            }
+            catch (Exception error) when (DockerErrors.IsUnavailable(error))
+            {
+                // The name is a courtesy; the memory figure is what matters.
+            }
+        }
+
+        return new GpuProcessView(process.Pid, process.UsedMemoryBytes, id, name, IsWorker: false);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "GPU figures unavailable: {Reason}; the worker is still watched and restarted")]
+    private static partial void LogUnavailable(ILogger logger, string reason);
+}

@@ -1,0 +1,101 @@
+using GpuSplit.Agent.Docker;
+using GpuSplit.Agent.Gpu;
+using GpuSplit.Agent.Grpc;
+using GpuSplit.Agent.Health;
+using GpuSplit.Agent.Metrics;
+using GpuSplit.Agent.Status;
+using GpuSplit.Agent.Watchdog;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using Prometheus;
+
+namespace GpuSplit.Agent.Hosting;
+
+/// <summary>
+/// Builds the agent: the same host for the program and for tests, which may swap services (a fake clock) through
+/// <c>configure</c> before the host is built.
+/// </summary>
+public static class AgentHost
+{
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        builder.Logging.AddSimpleConsole(console =>
+        {
+            console.SingleLine = true;
+            console.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fff ";
+            console.UseUtcTimestamp = true;
+        });
+        // The agent's own lines say what happened and why; per-request and per-check chatter would bury them.
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddFilter("System.Net.Http.HttpClient", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None);
+        builder.Logging.AddFilter("Microsoft.Extensions.Http", LogLevel.Warning);
+
+        var grpcUrls = Listeners.Parse(builder.Configuration["urls"] ?? Listeners.DefaultGrpcUrls, "--urls");
+        // The endpoints are set below with their protocols; leaving `urls` set would only make Kestrel warn.
+        builder.WebHost.UseSetting("urls", null);
+        var metricsText = builder.Configuration[$"{AgentOptions.Section}:Metrics:Url"] ?? new MetricsOptions().Url;
+        var metricsUrl = Listeners.Parse(metricsText, "Agent:Metrics:Url").FirstOrDefault();
+        builder.WebHost.ConfigureKestrel(kestrel => Listeners.Configure(kestrel, grpcUrls, metricsUrl));
+
+        var services = builder.Services;
+        services.AddOptions<AgentOptions>().Bind(builder.Configuration.GetSection(AgentOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<AgentOptions>, AgentOptionsValidator>();
+        services.AddSingleton(TimeProvider.System);
+
+        services.AddSingleton<AgentState>();
+        services.AddSingleton<WorkerSignals>();
+
+        services.AddSingleton<DockerClientProvider>();
+        services.AddSingleton<IWorkerRuntime, DockerWorkerRuntime>();
+        services.AddSingleton<ContainerNames>();
+        services.AddSingleton<WorkerLogFollower>();
+        services.AddHostedService<WorkerWatcher>();
+
+        // Order matters: the first verdict wins, and a card that cannot run the image must never be restarted.
+        services.AddSingleton<IFailurePolicy, OperatorRestartPolicy>();
+        services.AddSingleton<IFailurePolicy, GpuUnsupportedLogPolicy>();
+        services.AddSingleton<IFailurePolicy, CudaOomLogPolicy>();
+        services.AddSingleton<IFailurePolicy, HostOomKilledPolicy>();
+        services.AddSingleton<IFailurePolicy, ExitedPolicy>();
+        services.AddSingleton<IFailurePolicy, VramExhaustedPolicy>();
+        services.AddSingleton<CrashLoopGuard>();
+        services.AddHostedService<WorkerWatchdog>();
+
+        services.AddSingleton<IGpuReader>(provider => GpuReaders.Create(provider.GetRequiredService<IOptions<AgentOptions>>().Value.Gpu));
+        services.AddSingleton<VramPressure>();
+        services.AddHostedService<GpuWatcher>();
+
+        services.AddHttpClient<PingProbe>();
+        services.AddHostedService<PingProbe>();
+
+        services.AddGrpc();
+        services.AddGrpcHealthChecks(health =>
+        {
+            health.Services.Map("", _ => true);
+            health.Services.Map(WorkerHealthCheck.Name, _ => true);
+        }).AddCheck<WorkerHealthCheck>(WorkerHealthCheck.Name);
+        // Watch pushes from the publisher's results: run it every poll interval, from the start.
+        services.AddOptions<HealthCheckPublisherOptions>().Configure<IOptions<AgentOptions>>((publisher, agent) =>
+        {
+            publisher.Delay = TimeSpan.Zero;
+            publisher.Period = agent.Value.PollInterval;
+        });
+
+        services.AddSingleton<AgentMetrics>();
+
+        configure?.Invoke(builder);
+
+        var app = builder.Build();
+        app.MapGrpcService<AgentService>();
+        app.MapGrpcHealthChecksService();
+        if (metricsUrl is not null)
+        {
+            app.MapMetrics("/metrics", app.Services.GetRequiredService<AgentMetrics>().Registry)
+                .RequireHost($"*:{metricsUrl.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+        }
+
+        return app;
+    }
+}
