@@ -39,6 +39,8 @@ public static class AgentHost
         var metricsUrl = Listeners.Parse(metricsText, "Agent:Metrics:Url").FirstOrDefault();
         builder.WebHost.ConfigureKestrel(kestrel => Listeners.Configure(kestrel, grpcUrls, metricsUrl));
 
+        CheckConfiguration(builder.Configuration.GetSection(AgentOptions.Section));
+
         var services = builder.Services;
         services.AddOptions<AgentOptions>().Bind(builder.Configuration.GetSection(AgentOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<AgentOptions>, AgentOptionsValidator>();
@@ -97,5 +99,25 @@ public static class AgentHost
         }
 
         return app;
+    }
+
+    /// <summary>Binds and validates once before anything starts, so a bad value is one line and exit code 2, not a stack trace.</summary>
+    private static void CheckConfiguration(IConfigurationSection section)
+    {
+        AgentOptions options;
+        try
+        {
+            options = section.Get<AgentOptions>() ?? new AgentOptions();
+        }
+        catch (InvalidOperationException error)
+        {
+            throw new AgentConfigurationException(error.InnerException is { } inner ? $"{error.Message} {inner.Message}" : error.Message);
+        }
+
+        var result = new AgentOptionsValidator().Validate(null, options);
+        if (result.Failed)
+        {
+            throw new AgentConfigurationException("invalid configuration: " + string.Join("; ", result.Failures));
+        }
     }
 }

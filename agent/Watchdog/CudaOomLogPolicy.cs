@@ -17,7 +17,7 @@ public sealed class CudaOomLogPolicy : IFailurePolicy
         "BFCArena::Extend",
         "cudaErrorMemoryAllocation");
 
-    public FailureVerdict? Classify(WorkerSignal signal) => signal is LogLine line && Patterns.Matches(line.Text)
-        ? new FailureVerdict(FailureKind.CudaOom, $"CUDA out of memory seen in logs: {LogPatterns.Quote(line.Text)}", FailureAction.Restart)
+    public FailureVerdict? Classify(WorkerSignal signal) => signal is LogLine line && Patterns.Match(line.Text) is { } quote
+        ? new FailureVerdict(FailureKind.CudaOom, $"CUDA out of memory seen in logs: {quote}", FailureAction.Restart)
         : null;
 }

@@ -12,7 +12,7 @@ public sealed class GpuUnsupportedLogPolicy : IFailurePolicy
         "no kernel image is available for execution on the device",
         "cudaErrorNoKernelImageForDevice");
 
-    public FailureVerdict? Classify(WorkerSignal signal) => signal is LogLine line && Patterns.Matches(line.Text)
-        ? new FailureVerdict(FailureKind.GpuUnsupported, LogPatterns.Quote(line.Text), FailureAction.NeverRestart)
+    public FailureVerdict? Classify(WorkerSignal signal) => signal is LogLine line && Patterns.Match(line.Text) is { } quote
+        ? new FailureVerdict(FailureKind.GpuUnsupported, quote, FailureAction.NeverRestart)
         : null;
 }
