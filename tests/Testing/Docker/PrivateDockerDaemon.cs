@@ -25,15 +25,21 @@ public sealed class PrivateDockerDaemon : IAsyncDisposable
 
     public string LogPath => Path.Combine(_root, "dockerd.log");
 
+    private const string Prefix = "gsdd-";
+
     private string PidFile => Path.Combine(_root, "docker.pid");
+
+    private string OwnerFile => Path.Combine(_root, "owner.pid");
 
     /// <summary>Starts a private daemon and imports the empty image into it; fails or skips like <see cref="DockerEngine.MachineAsync"/>.</summary>
     public static async Task<PrivateDockerDaemon> StartNewAsync()
     {
         RequiredPart.Require(Command.Exists("dockerd") && Command.Exists("docker"), "dockerd (a second, private Docker engine)");
+        await RemoveOrphansAsync();
         // Short path: the managed containerd's socket lives under the exec root and unix socket paths are limited to 108 bytes.
-        var daemon = new PrivateDockerDaemon(Path.Combine("/tmp", "gsdd-" + Guid.NewGuid().ToString("N")[..10]));
+        var daemon = new PrivateDockerDaemon(Path.Combine("/tmp", Prefix + Guid.NewGuid().ToString("N")[..10]));
         Directory.CreateDirectory(daemon._root);
+        await File.WriteAllTextAsync(daemon.OwnerFile, Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
         try
         {
             await daemon.StartAsync();
@@ -96,6 +102,7 @@ public sealed class PrivateDockerDaemon : IAsyncDisposable
         }
         finally
         {
+            await UnmountLeftoversAsync();
             try
             {
                 Directory.Delete(_root, recursive: true);
@@ -107,6 +114,33 @@ public sealed class PrivateDockerDaemon : IAsyncDisposable
             catch (UnauthorizedAccessException)
             {
             }
+        }
+    }
+
+    /// <summary>Stops and removes the private daemons of test runs that died before disposing them (never a live run's).</summary>
+    private static async Task RemoveOrphansAsync()
+    {
+        foreach (var root in Directory.GetDirectories("/tmp", Prefix + "*"))
+        {
+            var owner = Path.Combine(root, "owner.pid");
+            if (File.Exists(owner) && int.TryParse(await File.ReadAllTextAsync(owner), out var pid) && !Directory.Exists($"/proc/{pid}"))
+            {
+                await new PrivateDockerDaemon(root).DisposeAsync();
+            }
+        }
+    }
+
+    // dockerd leaves its default network namespace (exec/netns/default, an nsfs mount) mounted after it stops.
+    private async Task UnmountLeftoversAsync()
+    {
+        var mounts = File.ReadAllLines("/proc/self/mountinfo")
+            .Select(line => line.Split(' '))
+            .Where(fields => fields.Length > 4 && fields[4].StartsWith(_root + "/", StringComparison.Ordinal))
+            .Select(fields => fields[4])
+            .OrderByDescending(path => path.Length);
+        foreach (var mount in mounts)
+        {
+            await Command.RunAsync("umount", ["-l", mount], TimeSpan.FromSeconds(10));
         }
     }
 
