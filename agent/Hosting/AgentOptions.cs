@@ -52,7 +52,7 @@ public sealed class GpuOptions
     /// <summary>False: do not load NVML at all (a box without an NVIDIA card); the worker is still watched.</summary>
     public bool Enabled { get; set; } = true;
 
-    /// <summary>The NVML library; empty means libnvidia-ml.so.1 on Linux and nvml.dll on Windows.</summary>
+    /// <summary>The NVML library (a name or a path); empty means libnvidia-ml.so.1 on Linux and nvml.dll on Windows.</summary>
     public string? NvmlLibrary { get; set; }
 }
 
