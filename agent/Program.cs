@@ -19,9 +19,9 @@ catch (Exception error) when (error is AgentConfigurationException or OptionsVal
     await Console.Error.WriteLineAsync($"agent: {error.Message}");
     return 2;
 }
-catch (IOException error) when (error.InnerException is System.Net.Sockets.SocketException)
+catch (IOException error) when (error.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException or System.Net.Sockets.SocketException)
 {
-    // Kestrel's "address already in use" and the like.
-    await Console.Error.WriteLineAsync($"agent: cannot listen: {error.Message}");
+    // Kestrel's "Failed to bind to address http://0.0.0.0:3004: address already in use."
+    await Console.Error.WriteLineAsync($"agent: {error.Message}");
     return 2;
 }

@@ -19,7 +19,9 @@ public static class AgentHost
 {
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
-        var builder = WebApplication.CreateBuilder(args);
+        // --urls is taken here, not by the web host: its endpoints need their protocols (see Listeners).
+        var (hostArgs, urlsArgument) = Listeners.TakeUrlsArgument(args);
+        var builder = WebApplication.CreateBuilder(hostArgs);
         builder.Logging.AddSimpleConsole(console =>
         {
             console.SingleLine = true;
@@ -31,10 +33,10 @@ public static class AgentHost
         builder.Logging.AddFilter("System.Net.Http.HttpClient", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None);
         builder.Logging.AddFilter("Microsoft.Extensions.Http", LogLevel.Warning);
+        // A failed start (a port in use) is reported by Program in one line; the host's own report is a stack trace.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
 
-        var grpcUrls = Listeners.Parse(builder.Configuration["urls"] ?? Listeners.DefaultGrpcUrls, "--urls");
-        // The endpoints are set below with their protocols; leaving `urls` set would only make Kestrel warn.
-        builder.WebHost.UseSetting("urls", null);
+        var grpcUrls = Listeners.Parse(urlsArgument ?? builder.Configuration["urls"] ?? Listeners.DefaultGrpcUrls, "--urls");
         var metricsText = builder.Configuration[$"{AgentOptions.Section}:Metrics:Url"] ?? new MetricsOptions().Url;
         var metricsUrl = Listeners.Parse(metricsText, "Agent:Metrics:Url").FirstOrDefault();
         builder.WebHost.ConfigureKestrel(kestrel => Listeners.Configure(kestrel, grpcUrls, metricsUrl));

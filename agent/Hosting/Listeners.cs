@@ -46,6 +46,30 @@ public static class Listeners
         return parsed;
     }
 
+    /// <summary>Removes <c>--urls X</c> or <c>--urls=X</c> from the arguments and returns its value.</summary>
+    public static (string[] Others, string? Urls) TakeUrlsArgument(string[] args)
+    {
+        var rest = new List<string>(args.Length);
+        string? urls = null;
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (args[i] is "--urls" or "/urls" && i + 1 < args.Length)
+            {
+                urls = args[++i];
+            }
+            else if (args[i].StartsWith("--urls=", StringComparison.Ordinal))
+            {
+                urls = args[i]["--urls=".Length..];
+            }
+            else
+            {
+                rest.Add(args[i]);
+            }
+        }
+
+        return ([.. rest], urls);
+    }
+
     private static void Listen(KestrelServerOptions kestrel, Uri url, HttpProtocols protocols)
     {
         Action<ListenOptions> configure = listen => listen.Protocols = protocols;
