@@ -21,6 +21,10 @@ public sealed partial class GpuWatcher(
     IOptions<AgentOptions> options,
     ILogger<GpuWatcher> logger) : BackgroundService
 {
+    private (string Id, DateTimeOffset? StartedAt)? _workerPidsKey;
+    private IReadOnlySet<uint> _workerPids = new HashSet<uint>();
+    private HashSet<uint> _knownGpuPids = [];
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(options.Value.PollInterval, time);
@@ -45,8 +49,9 @@ public sealed partial class GpuWatcher(
         {
             var devices = reader.Read();
             var mapped = new List<GpuDeviceView>(devices.Count);
-            var workerPids = devices.Any(d => d.Processes.Count > 0) && facts.Container is { Running: true }
-                ? await WorkerPidsAsync(cancellationToken)
+            var gpuPids = devices.SelectMany(d => d.Processes).Select(p => p.Pid).ToList();
+            var workerPids = gpuPids.Count > 0 && facts.Container is { Running: true } container
+                ? await WorkerPidsAsync(container, gpuPids, cancellationToken)
                 : new HashSet<uint>();
             foreach (var device in devices)
             {
@@ -83,11 +88,21 @@ public sealed partial class GpuWatcher(
         state.Update(f => f with { Gpu = view });
     }
 
-    private async Task<IReadOnlySet<uint>> WorkerPidsAsync(CancellationToken cancellationToken)
+    private async Task<IReadOnlySet<uint>> WorkerPidsAsync(WorkerInspection container, IEnumerable<uint> gpuPids, CancellationToken cancellationToken)
     {
+        // `docker top` makes the engine run ps: ask again only when the container restarted or a new pid uses the GPU.
+        var key = (container.Id, container.StartedAt);
+        if (_workerPidsKey == key && gpuPids.All(_knownGpuPids.Contains))
+        {
+            return _workerPids;
+        }
+
         try
         {
-            return await worker.ProcessIdsAsync(cancellationToken);
+            _workerPids = await worker.ProcessIdsAsync(cancellationToken);
+            _workerPidsKey = key;
+            _knownGpuPids = [.. gpuPids];
+            return _workerPids;
         }
         catch (Exception error) when (DockerErrors.IsUnavailable(error))
         {

@@ -71,7 +71,8 @@ public static class AgentHost
         services.AddSingleton<VramPressure>();
         services.AddHostedService<GpuWatcher>();
 
-        services.AddHttpClient<PingProbe>();
+        // One GET a second: the per-request log scopes of HttpClientFactory would cost more than the request.
+        services.AddHttpClient<PingProbe>().RemoveAllLoggers();
         services.AddHostedService<PingProbe>();
 
         services.AddGrpc();

@@ -7,6 +7,13 @@ public sealed record GpuView(bool Available, string? UnavailableReason, IReadOnl
 
     /// <summary>Memory above the threshold for the sustained window while the worker serves.</summary>
     public bool Exhausted => ExhaustedReason is not null;
+
+    // By content: an unchanged reading must not count as a change of the picture (watchers wake on changes).
+    public bool Equals(GpuView? other) =>
+        other is not null && Available == other.Available && UnavailableReason == other.UnavailableReason
+        && ExhaustedReason == other.ExhaustedReason && Devices.SequenceEqual(other.Devices);
+
+    public override int GetHashCode() => HashCode.Combine(Available, UnavailableReason, ExhaustedReason, Devices.Count);
 }
 
 public sealed record GpuDeviceView(
@@ -28,6 +35,15 @@ public sealed record GpuDeviceView(
     public ulong ContentionBytes => Processes.Where(p => !p.IsWorker).Aggregate(0UL, (sum, p) => sum + p.UsedMemoryBytes);
 
     public double UsedFraction => MemoryTotalBytes == 0 ? 0 : (double)MemoryUsedBytes / MemoryTotalBytes;
+
+    public bool Equals(GpuDeviceView? other) =>
+        other is not null && Index == other.Index && Name == other.Name && Uuid == other.Uuid && MemoryTotalBytes == other.MemoryTotalBytes
+        && MemoryUsedBytes == other.MemoryUsedBytes && MemoryFreeBytes == other.MemoryFreeBytes && UtilizationPercent == other.UtilizationPercent
+        && MemoryUtilizationPercent == other.MemoryUtilizationPercent && TemperatureCelsius == other.TemperatureCelsius
+        && PowerMilliwatts == other.PowerMilliwatts && ComputeCapabilityMajor == other.ComputeCapabilityMajor
+        && ComputeCapabilityMinor == other.ComputeCapabilityMinor && Processes.SequenceEqual(other.Processes);
+
+    public override int GetHashCode() => HashCode.Combine(Index, Uuid, MemoryUsedBytes, Processes.Count);
 }
 
 public sealed record GpuProcessView(uint Pid, ulong UsedMemoryBytes, string? ContainerId, string? ContainerName, bool IsWorker);
