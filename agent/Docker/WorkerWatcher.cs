@@ -50,6 +50,11 @@ public sealed partial class WorkerWatcher(
 
                 state.Update(f => f with { DockerError = reason, PingOk = false });
             }
+            catch (Exception error) when (!stoppingToken.IsCancellationRequested)
+            {
+                // A watchdog that stops watching is worse than one that retries: start the session over.
+                LogWatchFailed(logger, Name, error);
+            }
 
             await Task.Delay(options.Value.PollInterval, time, stoppingToken);
         }
@@ -171,6 +176,9 @@ public sealed partial class WorkerWatcher(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "the Docker engine at {Endpoint} does not answer ({Reason}); retrying every poll interval")]
     private static partial void LogDockerLost(ILogger logger, Uri endpoint, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "watching {Container} failed; starting over")]
+    private static partial void LogWatchFailed(ILogger logger, string container, Exception error);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Docker event for {Container}: {Action}")]
     private static partial void LogEvent(ILogger logger, string container, string action);

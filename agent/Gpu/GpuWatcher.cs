@@ -32,7 +32,15 @@ public sealed partial class GpuWatcher(
         {
             do
             {
-                await PollAsync(stoppingToken);
+                try
+                {
+                    await PollAsync(stoppingToken);
+                }
+                catch (Exception error) when (!stoppingToken.IsCancellationRequested)
+                {
+                    // One bad reading must not end the GPU watch for the agent's life.
+                    LogPollFailed(logger, error);
+                }
             }
             while (await timer.WaitForNextTickAsync(stoppingToken));
         }
@@ -134,6 +142,9 @@ public sealed partial class GpuWatcher(
 
         return new GpuProcessView(process.Pid, process.UsedMemoryBytes, id, name, IsWorker: false);
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "reading the GPUs failed; trying again at the next poll")]
+    private static partial void LogPollFailed(ILogger logger, Exception error);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "GPU figures unavailable: {Reason}; the worker is still watched and restarted")]
     private static partial void LogUnavailable(ILogger logger, string reason);

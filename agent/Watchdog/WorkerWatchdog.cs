@@ -42,10 +42,12 @@ public sealed partial class WorkerWatchdog(
                 {
                     await HandleAsync(signal, stoppingToken);
                 }
-                catch (Exception error) when (!stoppingToken.IsCancellationRequested && (DockerErrors.IsUnavailable(error) || error is DockerApiException))
+                catch (Exception error) when (!stoppingToken.IsCancellationRequested)
                 {
+                    // Docker unreachable, the container gone between two calls, or a fault of ours: the next signal
+                    // deserves a judgement all the same.
                     var reason = DockerErrors.Describe(error);
-                    LogActionFailed(logger, Name, reason);
+                    LogActionFailed(logger, Name, reason, error is DockerApiException || DockerErrors.IsUnavailable(error) ? null : error);
                     state.Update(f => f with { Restarting = false });
                     (signal as OperatorRestart)?.Outcome.TrySetResult(new RestartOutcome(false, $"restart of {Name} failed: {reason}"));
                 }
@@ -205,5 +207,5 @@ public sealed partial class WorkerWatchdog(
     private static partial void LogLeftStopped(ILogger logger, string container);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "acting on {Container} failed: {Reason}")]
-    private static partial void LogActionFailed(ILogger logger, string container, string reason);
+    private static partial void LogActionFailed(ILogger logger, string container, string reason, Exception? error);
 }
