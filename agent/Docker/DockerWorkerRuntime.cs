@@ -1,0 +1,75 @@
+using System.Globalization;
+using Docker.DotNet;
+using Docker.DotNet.Models;
+using GpuSplit.Agent.Hosting;
+using GpuSplit.Agent.Status;
+using Microsoft.Extensions.Options;
+
+namespace GpuSplit.Agent.Docker;
+
+/// <summary><see cref="IWorkerRuntime"/> through the Docker Engine API.</summary>
+public sealed class DockerWorkerRuntime(DockerClientProvider docker, IOptions<AgentOptions> options) : IWorkerRuntime
+{
+    private string Name => options.Value.Worker.Container;
+
+    public async Task<WorkerInspection?> InspectAsync(CancellationToken cancellationToken)
+    {
+        var client = await docker.GetAsync(cancellationToken);
+        try
+        {
+            var inspect = await client.Containers.InspectContainerAsync(Name, cancellationToken);
+            var state = inspect.State;
+            return new WorkerInspection(
+                inspect.ID,
+                inspect.Name.TrimStart('/'),
+                inspect.Config?.Image ?? inspect.Image,
+                state?.Running ?? false,
+                state?.Status ?? "unknown",
+                state?.OOMKilled ?? false,
+                state?.ExitCode ?? 0,
+                ParseTime(state?.StartedAt),
+                ParseTime(state?.FinishedAt),
+                inspect.Config?.Tty ?? false);
+        }
+        catch (DockerContainerNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    public async Task RestartAsync(CancellationToken cancellationToken)
+    {
+        var client = await docker.GetAsync(cancellationToken);
+        await client.Containers.RestartContainerAsync(Name, new ContainerRestartParameters
+        {
+            WaitBeforeKillSeconds = (uint)options.Value.Watchdog.StopTimeout.TotalSeconds,
+        }, cancellationToken);
+    }
+
+    public async Task<IReadOnlySet<uint>> ProcessIdsAsync(CancellationToken cancellationToken)
+    {
+        var client = await docker.GetAsync(cancellationToken);
+        try
+        {
+            // `docker top`: the engine lists the container's processes with host pids, which is what NVML reports,
+            // even when the agent itself runs in a container without the host's pid namespace.
+            var top = await client.Containers.ListProcessesAsync(Name, new ContainerListProcessesParameters(), cancellationToken);
+            var column = top.Titles.IndexOf("PID");
+            return column < 0
+                ? new HashSet<uint>()
+                : top.Processes.Select(row => uint.TryParse(row[column], CultureInfo.InvariantCulture, out var pid) ? pid : 0)
+                    .Where(pid => pid != 0).ToHashSet();
+        }
+        catch (DockerApiException)
+        {
+            // Not running (409) or gone (404): no processes.
+            return new HashSet<uint>();
+        }
+    }
+
+    // Docker answers "0001-01-01T00:00:00Z" for never.
+    private static DateTimeOffset? ParseTime(string? text) =>
+        DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var time) && time.Year > 1
+            ? time
+            : null;
+}

@@ -1,0 +1,64 @@
+using GpuSplit.Agent.Hosting;
+using GpuSplit.Agent.Status;
+using GpuSplit.Agent.Watchdog;
+using GpuSplit.Protos.V1;
+using Grpc.Core;
+using Microsoft.Extensions.Options;
+
+namespace GpuSplit.Agent.Grpc;
+
+/// <summary>gpusplit.v1.Agent: the whole picture for the shim, the planner and operators, and the operator's restart.</summary>
+public sealed partial class AgentService(AgentState state, WorkerSignals signals, TimeProvider time, IOptions<AgentOptions> options,
+    ILogger<AgentService> logger) : Protos.V1.Agent.AgentBase
+{
+    public override Task<AgentStatus> GetStatus(GetStatusRequest request, ServerCallContext context) =>
+        Task.FromResult(StatusMapper.ToProto(state.Current));
+
+    /// <summary>Sends the picture at once, then on every change, and at least every poll interval.</summary>
+    public override async Task WatchStatus(WatchStatusRequest request, IServerStreamWriter<AgentStatus> responseStream, ServerCallContext context)
+    {
+        var cancellationToken = context.CancellationToken;
+        AgentStatus? last = null;
+        var lastSent = time.GetTimestamp();
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                var next = state.NextChangeAsync(cancellationToken);
+                var status = StatusMapper.ToProto(state.Current);
+                if (last is null || !SameExceptTime(last, status) || time.GetElapsedTime(lastSent) >= options.Value.PollInterval)
+                {
+                    await responseStream.WriteAsync(status, cancellationToken);
+                    last = status;
+                    lastSent = time.GetTimestamp();
+                }
+
+                await Task.WhenAny(next, Task.Delay(options.Value.PollInterval, time, cancellationToken));
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    public override async Task<RestartWorkerReply> RestartWorker(RestartWorkerRequest request, ServerCallContext context)
+    {
+        BearerToken.Demand(context, options.Value.Token, "RestartWorker");
+        var reason = string.IsNullOrWhiteSpace(request.Reason) ? "no reason given" : request.Reason.Trim();
+        LogOperatorRestart(logger, options.Value.Worker.Container, reason, context.Peer);
+        var outcome = new TaskCompletionSource<RestartOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
+        signals.Post(new OperatorRestart(reason, time.GetUtcNow(), outcome));
+        var result = await outcome.Task.WaitAsync(context.CancellationToken);
+        return new RestartWorkerReply { Restarted = result.Restarted, Message = result.Message };
+    }
+
+    private static bool SameExceptTime(AgentStatus a, AgentStatus b)
+    {
+        var left = a.Clone();
+        left.ObservedAt = b.ObservedAt;
+        return left.Equals(b);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "RestartWorker for {Container} requested by {Peer}: {Reason}")]
+    private static partial void LogOperatorRestart(ILogger logger, string container, string reason, string peer);
+}

@@ -1,0 +1,113 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+
+namespace GpuSplit.Agent.Hosting;
+
+/// <summary>
+/// Everything the agent reads from configuration, section <c>Agent</c> (appsettings.json or <c>Agent__...</c>
+/// environment variables). docs/agent.md lists every key with its default.
+/// </summary>
+public sealed class AgentOptions
+{
+    public const string Section = "Agent";
+
+    /// <summary>Bearer token for calls that change anything (RestartWorker). Unset: those calls are refused.</summary>
+    public string? Token { get; set; }
+
+    /// <summary>How often the GPU is read and the worker pinged; also the longest gap between WatchStatus messages.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:10:00")]
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    [ValidateObjectMembers]
+    public WorkerOptions Worker { get; set; } = new();
+
+    public GpuOptions Gpu { get; set; } = new();
+
+    public DockerOptions Docker { get; set; } = new();
+
+    [ValidateObjectMembers]
+    public WatchdogOptions Watchdog { get; set; } = new();
+
+    public MetricsOptions Metrics { get; set; } = new();
+}
+
+public sealed class WorkerOptions
+{
+    /// <summary>The ML container's name: Immich's compose file calls it immich_machine_learning.</summary>
+    [Required]
+    [RegularExpression("^/?[a-zA-Z0-9][a-zA-Z0-9_.-]*$", ErrorMessage = "Agent:Worker:Container must be a Docker container name")]
+    public string Container { get; set; } = "immich_machine_learning";
+
+    /// <summary>Where the ML service answers; /ping is appended.</summary>
+    [Required]
+    public Uri Url { get; set; } = new("http://127.0.0.1:3003");
+
+    /// <summary>Immich's own container health check gives /ping 2 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
+    public TimeSpan PingTimeout { get; set; } = TimeSpan.FromSeconds(2);
+}
+
+public sealed class GpuOptions
+{
+    /// <summary>False: do not load NVML at all (a box without an NVIDIA card); the worker is still watched.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>The NVML library (a name or a path); empty means libnvidia-ml.so.1 on Linux and nvml.dll on Windows.</summary>
+    public string? NvmlLibrary { get; set; }
+}
+
+public sealed class DockerOptions
+{
+    /// <summary>Empty means the platform's default: unix:///var/run/docker.sock, or npipe://./pipe/docker_engine on Windows.</summary>
+    public Uri? Endpoint { get; set; }
+
+    /// <summary>Pin an Engine API version (e.g. 1.41 for Engine 20.10). Empty: negotiate with the engine.</summary>
+    public Version? ApiVersion { get; set; }
+
+    public Uri EffectiveEndpoint => Endpoint ?? (OperatingSystem.IsWindows()
+        ? new Uri("npipe://./pipe/docker_engine")
+        : new Uri("unix:///var/run/docker.sock"));
+}
+
+public sealed class WatchdogOptions
+{
+    /// <summary>GPU memory use, in percent of the card, above which the GPU counts as exhausted once sustained.</summary>
+    [Range(1, 100)]
+    public double VramThresholdPercent { get; set; } = 97;
+
+    /// <summary>How long memory must stay above the threshold, while the worker serves, to count.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan VramWindow { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Restart the worker when the GPU is exhausted (default: only report it).</summary>
+    public bool RestartOnVramExhausted { get; set; }
+
+    /// <summary>Restarts within <see cref="CrashLoopWindow"/> after which the agent backs off.</summary>
+    [Range(1, 1000)]
+    public int CrashLoopRestarts { get; set; } = 5;
+
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan CrashLoopWindow { get; set; } = TimeSpan.FromMinutes(10);
+
+    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
+    public TimeSpan BackoffInitial { get; set; } = TimeSpan.FromSeconds(5);
+
+    [Range(typeof(TimeSpan), "00:00:00.100", "1.00:00:00")]
+    public TimeSpan BackoffMax { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Grace period Docker gives the worker to stop before it is killed on restart.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
+    public TimeSpan StopTimeout { get; set; } = TimeSpan.FromSeconds(10);
+}
+
+public sealed class MetricsOptions
+{
+    /// <summary>
+    /// Where Prometheus scrapes <c>/metrics</c> over HTTP/1.1 (the gRPC port speaks HTTP/2 only). Empty: no metrics.
+    /// </summary>
+    public string? Url { get; set; } = "http://0.0.0.0:3005";
+}
+
+/// <summary>Source-generated validation, nested sections included; a bad value stops the agent with one line.</summary>
+[OptionsValidator]
+public sealed partial class AgentOptionsValidator : IValidateOptions<AgentOptions>;
