@@ -58,10 +58,10 @@ public sealed class RequestClassifier
                     return (default, Missing("the form has no entries field"));
                 case FieldScanOutcome.Malformed:
                     return (default, new RequestProblem(StatusCodes.Status400BadRequest, "malformed-form", scan.Problem!));
-                case FieldScanOutcome.NeedMore when read.IsCompleted:
-                    return (default, Missing("the form ended before its entries field did"));
                 case FieldScanOutcome.NeedMore when buffer.Length >= EntriesWindowBytes:
                     return (default, Missing($"no entries field in the first {EntriesWindowBytes / 1024} KiB of the form (Immich sends it first)"));
+                case FieldScanOutcome.NeedMore when read.IsCompleted:
+                    return (default, Missing("the form ended before its entries field did"));
             }
         }
     }

@@ -1,5 +1,5 @@
 using System.Globalization;
-using System.Net;
+using System.Security;
 
 namespace GpuSplit.Shim.Status;
 
@@ -14,7 +14,7 @@ public static class StatusBadge
 
     public static string Render(StatusSnapshot snapshot)
     {
-        var text = WebUtility.HtmlEncode(snapshot.Badge);
+        var text = SecurityElement.Escape(snapshot.Badge);
         var colour = snapshot.Jobs.State switch
         {
             "flowing" => "#2e7d32",
