@@ -72,6 +72,9 @@ public sealed class AgentWatchOptions
     /// <summary>First delay before reconnecting to an agent that did not answer; doubles up to the maximum.</summary>
     public TimeSpan ReconnectDelay { get; set; } = TimeSpan.FromMilliseconds(500);
 
-    /// <summary>Longest delay between reconnection attempts, so a woken box is noticed this soon.</summary>
-    public TimeSpan ReconnectMaxDelay { get; set; } = TimeSpan.FromSeconds(5);
+    /// <summary>
+    /// Longest delay between reconnection attempts: a woken box is noticed within this plus one connect attempt.
+    /// Retrying a sleeping box costs a few SYN packets.
+    /// </summary>
+    public TimeSpan ReconnectMaxDelay { get; set; } = TimeSpan.FromSeconds(2);
 }
