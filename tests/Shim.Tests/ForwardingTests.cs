@@ -119,7 +119,7 @@ public sealed class ForwardingTests
     public async Task A_job_whose_box_refuses_the_connection_while_its_agent_says_serving_waits_and_goes_through_later()
     {
         using var closed = new SilentPort();
-        await using var agent = await TestAgent.StartAsync();
+        await using var agent = await TestAgent.StartAsync(Ct);
         agent.Serve();
         await using var shim = await ShimUnderTest.StartAsync(
             [(closed.Address, agent.Address)], [("UnreachableCooldown", "00:00:00.200")]);
@@ -129,7 +129,7 @@ public sealed class ForwardingTests
         await shim.WaitForStateAsync(0, "ml-unreachable");
         using var search = await shim.Client.SendAsync(ImmichRequests.Search("sunset"), Ct);
         closed.Release();
-        await using var ml = await MlStandIn.StartAsync(closed.Port);
+        await using var ml = await MlStandIn.StartAsync(Ct, closed.Port);
         using var response = await job;
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, search.StatusCode);

@@ -40,14 +40,14 @@ public sealed class HoldingTests
     public async Task A_held_job_is_released_when_an_asleep_boxs_agent_comes_up()
     {
         using var agentPort = new SilentPort();
-        await using var ml = await MlStandIn.StartAsync();
+        await using var ml = await MlStandIn.StartAsync(Ct);
         await using var shim = await ShimUnderTest.StartAsync([(ml.Address, agentPort.Address)]);
         await shim.WaitForStateAsync(0, "asleep");
 
         var job = shim.Client.SendAsync(ImmichRequests.SmartSearchJob(PreviewJpeg.Create()), Ct);
         await shim.WaitForHeldAsync(1);
         agentPort.Release();
-        await using var agent = await TestAgent.StartAsync(agentPort.Port);
+        await using var agent = await TestAgent.StartAsync(Ct, agentPort.Port);
         agent.Serve();
         using var response = await job;
 
@@ -61,7 +61,7 @@ public sealed class HoldingTests
     {
         var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-05-01T20:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
         using var agentPort = new SilentPort();
-        await using var ml = await MlStandIn.StartAsync();
+        await using var ml = await MlStandIn.StartAsync(Ct);
         await using var shim = await ShimUnderTest.StartAsync([(ml.Address, agentPort.Address)], time: time);
         await shim.WaitForStateAsync(0, "asleep");
 
@@ -90,7 +90,7 @@ public sealed class HoldingTests
     public async Task A_search_query_is_answered_503_at_once_with_the_reason_while_the_box_is_away()
     {
         using var agentPort = new SilentPort();
-        await using var ml = await MlStandIn.StartAsync();
+        await using var ml = await MlStandIn.StartAsync(Ct);
         await using var shim = await ShimUnderTest.StartAsync([(ml.Address, agentPort.Address)], [("SearchRetryAfter", "00:00:20")]);
         await shim.WaitForStateAsync(0, "asleep");
 
@@ -116,7 +116,7 @@ public sealed class HoldingTests
     public async Task Past_the_held_request_cap_a_job_is_refused_and_held_jobs_get_a_503_when_the_shim_stops()
     {
         using var agentPort = new SilentPort();
-        await using var ml = await MlStandIn.StartAsync();
+        await using var ml = await MlStandIn.StartAsync(Ct);
         var shim = await ShimUnderTest.StartAsync([(ml.Address, agentPort.Address)], [("MaxHeldRequests", "2")]);
         await shim.WaitForStateAsync(0, "asleep");
         using var client = ShimUnderTest.NewClient(shim.BaseAddress);

@@ -76,7 +76,7 @@ public sealed class StatusTests
     public async Task The_status_page_as_a_person_sees_it_in_Chromium_while_the_box_sleeps_and_a_job_waits()
     {
         using var asleep = new SilentPort();
-        await using var ml = await MlStandIn.StartAsync();
+        await using var ml = await MlStandIn.StartAsync(Ct);
         await using var shim = await ShimUnderTest.StartAsync([(ml.Address, asleep.Address)], token: Token);
         await shim.WaitForStateAsync(0, "asleep");
         var job = shim.Client.SendAsync(ImmichRequests.FaceJob(PreviewJpeg.Create()), Ct);

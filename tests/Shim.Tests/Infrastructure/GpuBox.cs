@@ -17,7 +17,8 @@ public sealed class GpuBox : IAsyncDisposable
 
     public static async Task<GpuBox> StartAsync(bool serving = true, ulong freeBytes = 4 * TestAgent.GiB)
     {
-        var box = new GpuBox(await MlStandIn.StartAsync(), await TestAgent.StartAsync());
+        var ct = TestContext.Current.CancellationToken;
+        var box = new GpuBox(await MlStandIn.StartAsync(ct), await TestAgent.StartAsync(ct));
         if (serving)
         {
             box.Agent.Serve(freeBytes);

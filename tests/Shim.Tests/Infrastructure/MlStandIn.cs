@@ -13,7 +13,7 @@ namespace GpuSplit.Shim.Tests.Infrastructure;
 public sealed record PredictCall(string ContentType, long? ContentLength, string Entries, string? Text, string? ImageSha256, long ImageLength, string? ImageFileName, string? ImageContentType);
 
 /// <summary>
-/// A small real HTTP server on loopback answering like Immich's ML service (immich_ml/main.py): GET /ping
+/// (Also linked into bench/.) A small real HTTP server on loopback answering like Immich's ML service (immich_ml/main.py): GET /ping
 /// "pong", GET / the banner, POST /predict parsing the multipart form and answering JSON keyed by task.
 /// It records what it received; a test can make it wait before answering, or die mid-answer.
 /// </summary>
@@ -36,7 +36,7 @@ public sealed class MlStandIn : IAsyncDisposable
     /// <summary>When set, /predict drops the connection after reading the request, before any answer.</summary>
     public bool DieBeforeResponse { get; set; }
 
-    public static async Task<MlStandIn> StartAsync(int port = 0)
+    public static async Task<MlStandIn> StartAsync(CancellationToken cancellationToken, int port = 0)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -50,7 +50,7 @@ public sealed class MlStandIn : IAsyncDisposable
         app.MapGet("/ping", () => Results.Text("pong"));
         app.MapGet("/", () => Results.Json(new { message = "Immich ML" }));
         app.MapPost("/predict", standIn.PredictAsync);
-        await app.StartAsync(TestContext.Current.CancellationToken);
+        await app.StartAsync(cancellationToken);
         return standIn;
     }
 

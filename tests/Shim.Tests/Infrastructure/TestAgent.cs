@@ -13,7 +13,7 @@ using Microsoft.Extensions.Logging;
 namespace GpuSplit.Shim.Tests.Infrastructure;
 
 /// <summary>
-/// A real gRPC server on loopback implementing the agent's contract (gpusplit.v1.Agent and grpc.health.v1),
+/// (Also linked into bench/.) A real gRPC server on loopback implementing the agent's contract (gpusplit.v1.Agent and grpc.health.v1),
 /// whose state the test sets: the agent branch is written in parallel, and some states (an unsupported
 /// GPU, a crash loop) are hard to put a real agent in.
 /// </summary>
@@ -38,7 +38,7 @@ public sealed class TestAgent : IAsyncDisposable
     public AgentService Service { get; }
 
     /// <param name="port">0 for any free port; a given port lets a test bring an "asleep" box's agent up where the shim looks for it.</param>
-    public static async Task<TestAgent> StartAsync(int port = 0)
+    public static async Task<TestAgent> StartAsync(CancellationToken cancellationToken, int port = 0)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -51,7 +51,7 @@ public sealed class TestAgent : IAsyncDisposable
         var app = builder.Build();
         app.MapGrpcService<HealthServiceImpl>();
         app.MapGrpcService<AgentService>();
-        await app.StartAsync(TestContext.Current.CancellationToken);
+        await app.StartAsync(cancellationToken);
         return new TestAgent(app, health, agent);
     }
 
