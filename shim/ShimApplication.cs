@@ -35,6 +35,9 @@ public static class ShimApplication
         }
 
         builder.WebHost.ConfigureKestrel(kestrel => KestrelLimits.Apply(kestrel, options));
+        // A start-up failure (the port taken) is reported by Program in one line, not as the host's stack trace;
+        // the watchers log their own failures.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
 
         var services = builder.Services;
         services.AddOptions<ShimOptions>().Bind(section);

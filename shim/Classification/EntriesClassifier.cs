@@ -11,7 +11,7 @@ public static class EntriesClassifier
 {
     private static readonly JsonDocumentOptions Parsing = new() { MaxDepth = 16 };
 
-    public static Classification Classify(ReadOnlyMemory<byte> entries)
+    public static RequestClassification Classify(ReadOnlyMemory<byte> entries)
     {
         JsonDocument document;
         try
@@ -52,7 +52,7 @@ public static class EntriesClassifier
                 kind = kind is null || taskKind == MlRequestKind.Search ? taskKind : kind;
             }
 
-            return Classification.Of(kind!.Value);
+            return RequestClassification.Of(kind!.Value);
         }
     }
 
@@ -65,6 +65,6 @@ public static class EntriesClassifier
         _ => MlRequestKind.OtherJob,
     };
 
-    private static Classification Malformed(string detail) =>
-        Classification.Refused(StatusCodes.Status422UnprocessableEntity, "malformed-entries", detail);
+    private static RequestClassification Malformed(string detail) =>
+        RequestClassification.Refused(StatusCodes.Status422UnprocessableEntity, "malformed-entries", detail);
 }

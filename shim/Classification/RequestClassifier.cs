@@ -16,23 +16,23 @@ public sealed class RequestClassifier
 
     private const string EntriesField = "entries";
 
-    public async Task<Classification> ClassifyPredictAsync(HttpRequest request, CancellationToken cancellationToken)
+    public async Task<RequestClassification> ClassifyPredictAsync(HttpRequest request, CancellationToken cancellationToken)
     {
         if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var contentType)
             || !contentType.MediaType.Equals("multipart/form-data", StringComparison.OrdinalIgnoreCase))
         {
-            return Classification.Refused(StatusCodes.Status415UnsupportedMediaType, "not-multipart",
+            return RequestClassification.Refused(StatusCodes.Status415UnsupportedMediaType, "not-multipart",
                 "/predict takes a multipart/form-data form with an entries field, as Immich sends it");
         }
 
         var boundary = HeaderUtilities.RemoveQuotes(contentType.Boundary);
         if (boundary.Length is 0 or > 70)
         {
-            return Classification.Refused(StatusCodes.Status400BadRequest, "bad-boundary", "the multipart Content-Type has no valid boundary");
+            return RequestClassification.Refused(StatusCodes.Status400BadRequest, "bad-boundary", "the multipart Content-Type has no valid boundary");
         }
 
         var (entries, problem) = await PeekEntriesAsync(request.BodyReader, boundary.Value!, cancellationToken);
-        return problem is null ? EntriesClassifier.Classify(entries) : new Classification(MlRequestKind.OtherJob, problem);
+        return problem is null ? EntriesClassifier.Classify(entries) : new RequestClassification(MlRequestKind.OtherJob, problem);
     }
 
     private static async Task<(ReadOnlyMemory<byte> Entries, RequestProblem? Problem)> PeekEntriesAsync(

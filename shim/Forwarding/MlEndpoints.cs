@@ -16,7 +16,7 @@ public static class MlEndpoints
 
     private static async Task PredictAsync(HttpContext context, RequestClassifier classifier, AdmissionGate gate, ShimJournal journal)
     {
-        Classification.Classification classification;
+        RequestClassification classification;
         try
         {
             classification = await classifier.ClassifyPredictAsync(context.Request, context.RequestAborted);
@@ -24,7 +24,7 @@ public static class MlEndpoints
         catch (BadHttpRequestException e)
         {
             // Kestrel's own limits (body size, data rate) met while reading the form's start.
-            classification = Classification.Classification.Refused(e.StatusCode, "bad-request", e.Message);
+            classification = RequestClassification.Refused(e.StatusCode, "bad-request", e.Message);
         }
         catch (Exception e) when (e is OperationCanceledException or IOException && context.RequestAborted.IsCancellationRequested)
         {

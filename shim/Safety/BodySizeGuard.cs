@@ -1,4 +1,5 @@
 using GpuSplit.Shim.Configuration;
+using GpuSplit.Shim.Classification;
 using GpuSplit.Shim.Responses;
 using GpuSplit.Shim.Status;
 using Microsoft.Extensions.Options;
@@ -17,7 +18,7 @@ public sealed class BodySizeGuard(RequestDelegate next, IOptions<ShimOptions> op
     {
         if (context.Request.ContentLength > _limit)
         {
-            var problem = new Classification.RequestProblem(StatusCodes.Status413PayloadTooLarge, "too-large",
+            var problem = new RequestProblem(StatusCodes.Status413PayloadTooLarge, "too-large",
                 $"the request body ({context.Request.ContentLength} bytes) is larger than the limit of {_limit} bytes (Shim:MaxRequestBodyBytes)");
             journal.Rejected(problem);
             return ProblemResponses.WriteAsync(context, problem.StatusCode, new ProblemBody(problem.Error, problem.Detail), closeConnection: true);

@@ -1,3 +1,4 @@
+using GpuSplit.Shim.Classification;
 using GpuSplit.Shim.Responses;
 using GpuSplit.Shim.Status;
 using Microsoft.AspNetCore.Http.Features;
@@ -31,7 +32,7 @@ public sealed class RequestTargetGuard(RequestDelegate next, ShimJournal journal
 
     private Task RefuseAsync(HttpContext context, int statusCode, string error, string detail)
     {
-        journal.Rejected(new Classification.RequestProblem(statusCode, error, detail));
+        journal.Rejected(new RequestProblem(statusCode, error, detail));
         return ProblemResponses.WriteAsync(context, statusCode, new ProblemBody(error, detail), closeConnection: true);
     }
 }

@@ -36,7 +36,20 @@ public sealed class AgentWatcher : BackgroundService
         base.Dispose();
     }
 
-    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await WatchBothAsync(stoppingToken);
+        }
+        catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+        {
+            WatcherLog.WatcherFailed(_logger, _upstream.Name, e);
+            throw;
+        }
+    }
+
+    private Task WatchBothAsync(CancellationToken stoppingToken)
     {
         var health = new Health.HealthClient(_channel);
         var agent = new Agent.AgentClient(_channel);
@@ -148,6 +161,9 @@ internal static partial class WatcherLog
 
     [LoggerMessage(EventId = 101, Level = LogLevel.Debug, Message = "{Upstream}: agent {Stream} watch open")]
     public static partial void StreamOpen(ILogger logger, string upstream, string stream);
+
+    [LoggerMessage(EventId = 103, Level = LogLevel.Critical, Message = "{Upstream}: the agent watcher stopped; the shim no longer hears from this box")]
+    public static partial void WatcherFailed(ILogger logger, string upstream, Exception exception);
 
     [LoggerMessage(EventId = 102, Level = LogLevel.Warning, Message = "{Upstream}: the agent does not offer the {Stream} watch; relying on the other stream")]
     public static partial void StreamUnsupported(ILogger logger, string upstream, string stream);

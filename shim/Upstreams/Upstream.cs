@@ -42,7 +42,7 @@ public sealed class Upstream
     /// <summary>Sent to the agent; kept out of every report.</summary>
     internal string? Token { get; }
 
-    /// <summary>Raised outside the lock with the previous and the new health.</summary>
+    /// <summary>Raised with the previous and the new health, in the order the changes happened.</summary>
     public event Action<Upstream, UpstreamHealth, UpstreamHealth>? HealthChanged;
 
     public UpstreamHealth Health
@@ -132,7 +132,6 @@ public sealed class Upstream
 
     private void Reassess()
     {
-        UpstreamHealth previous, current;
         lock (_gate)
         {
             var (condition, state, reason) = _policy.Assess(_view);
@@ -141,16 +140,18 @@ public sealed class Upstream
                 (condition, state, reason) = (UpstreamCondition.Transient, HostStates.MlUnreachable, _unreachable);
             }
 
-            previous = _health;
+            var previous = _health;
             var candidate = new UpstreamHealth(condition, state, reason, _time.GetUtcNow());
             if (candidate.SameAs(previous))
             {
                 return;
             }
 
-            _health = current = previous.State == candidate.State ? candidate with { Since = previous.Since } : candidate;
+            _health = previous.State == candidate.State ? candidate with { Since = previous.Since } : candidate;
+            // Raised under the lock: the two watch streams and the cooldown timer reassess concurrently, and the
+            // log and the status page's events must see the changes in the order they happened. Observers only
+            // record, and waiters resume asynchronously, so nothing re-enters.
+            HealthChanged?.Invoke(this, previous, _health);
         }
-
-        HealthChanged?.Invoke(this, previous, current);
     }
 }
