@@ -117,7 +117,7 @@ public sealed class HoldingTests
     {
         using var agentPort = new SilentPort();
         await using var ml = await MlStandIn.StartAsync(Ct);
-        var shim = await ShimUnderTest.StartAsync([(ml.Address, agentPort.Address)], [("MaxHeldRequests", "2")]);
+        await using var shim = await ShimUnderTest.StartAsync([(ml.Address, agentPort.Address)], [("MaxHeldRequests", "2")]);
         await shim.WaitForStateAsync(0, "asleep");
         using var client = ShimUnderTest.NewClient(shim.BaseAddress);
 

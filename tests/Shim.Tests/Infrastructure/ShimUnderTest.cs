@@ -13,6 +13,7 @@ namespace GpuSplit.Shim.Tests.Infrastructure;
 public sealed class ShimUnderTest : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private int _disposed;
 
     private ShimUnderTest(WebApplication app)
     {
@@ -121,8 +122,14 @@ public sealed class ShimUnderTest : IAsyncDisposable
         return 0;
     }
 
+    /// <summary>Stops the shim gracefully (held requests get their 503); safe to call again.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         Client.Dispose();
         await _app.StopAsync(CancellationToken.None);
         await _app.DisposeAsync();
