@@ -2,9 +2,10 @@ using System.Runtime.InteropServices;
 using GpuSplit.Bench;
 using GpuSplit.Bench.Agent;
 using GpuSplit.Bench.Planner;
+using GpuSplit.Bench.Shim;
 
 // Usage: bench [NAME ...] [--results FILE]. With no names, every benchmark runs.
-IBenchmark[] all = [new FitBenchmark(), new MeasureBenchmark(), new AgentBenchmark()];
+IBenchmark[] all = [new FitBenchmark(), new MeasureBenchmark(), new AgentBenchmark(), new ShimBenchmark()];
 
 var names = new List<string>();
 string? results = null;

@@ -1,0 +1,98 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+
+namespace GpuSplit.Bench.Shim;
+
+/// <summary>Resident memory in bytes: all of it, and the private anonymous part.</summary>
+public readonly record struct Resident(long Total, long Private)
+{
+    public static Resident Max(Resident a, Resident b) => new(Math.Max(a.Total, b.Total), Math.Max(a.Private, b.Private));
+
+    public override string ToString() =>
+        $"{(Total / 1048576.0).ToString("0.0", CultureInfo.InvariantCulture)} MiB ({(Private / 1048576.0).ToString("0.0", CultureInfo.InvariantCulture)} MiB private)";
+}
+
+/// <summary>Small helpers for the processes and ports this benchmark starts on loopback.</summary>
+public static class LocalProcesses
+{
+    /// <summary>A loopback port free right now (bound and released; the window for a clash is tiny).</summary>
+    public static int FreePort()
+    {
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)socket.LocalEndPoint!).Port;
+    }
+
+    public static bool OnPath(string program) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Any(dir => File.Exists(Path.Combine(dir, program)));
+
+    /// <summary>
+    /// Resident memory of a process (with its children: nginx's workers), from /proc: all of it, and the private
+    /// anonymous part. The rest is mapped files (the runtime, libraries) that the page cache shares.
+    /// </summary>
+    public static Resident Memory(int pid, bool withChildren = false)
+    {
+        var pids = withChildren
+            ? Directory.EnumerateDirectories("/proc")
+                .Select(d => int.TryParse(Path.GetFileName(d), out var p) ? p : -1)
+                .Where(p => p == pid || (p > 0 && ParentOf(p) == pid))
+            : [pid];
+        var all = pids.Select(p => new Resident(Kib(p, "VmRSS:") * 1024, Kib(p, "RssAnon:") * 1024)).ToList();
+        return new Resident(all.Sum(r => r.Total), all.Sum(r => r.Private));
+    }
+
+    public static async Task WaitForPortAsync(int port, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            try
+            {
+                using var client = new TcpClient();
+                await client.ConnectAsync(IPAddress.Loopback, port, cancellationToken);
+                return;
+            }
+            catch (SocketException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(50, cancellationToken);
+            }
+        }
+    }
+
+    public static void Stop(Process process)
+    {
+        if (!process.HasExited)
+        {
+            process.Kill(entireProcessTree: true);
+            process.WaitForExit(10_000);
+        }
+    }
+
+    private static long Kib(int pid, string field)
+    {
+        try
+        {
+            var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith(field, StringComparison.Ordinal));
+            return line is null ? 0 : long.Parse(line[field.Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
+    }
+
+    private static int ParentOf(int pid)
+    {
+        try
+        {
+            var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("PPid:", StringComparison.Ordinal));
+            return line is null ? -1 : int.Parse(line[5..].Trim(), CultureInfo.InvariantCulture);
+        }
+        catch (IOException)
+        {
+            return -1;
+        }
+    }
+}

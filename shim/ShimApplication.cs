@@ -1,0 +1,86 @@
+using GpuSplit.Shim.Admission;
+using GpuSplit.Shim.Classification;
+using GpuSplit.Shim.Configuration;
+using GpuSplit.Shim.Forwarding;
+using GpuSplit.Shim.Safety;
+using GpuSplit.Shim.Status;
+using GpuSplit.Shim.Upstreams;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace GpuSplit.Shim;
+
+/// <summary>Wires the shim together; used by <c>Program</c> and by tests that start real instances.</summary>
+public static class ShimApplication
+{
+    /// <summary>Immich's ML port: the shim takes the ML service's place.</summary>
+    public const string DefaultUrls = "http://0.0.0.0:3003";
+
+    /// <param name="configure">Lets a test replace services (a fake clock) before the application is built.</param>
+    /// <exception cref="ShimConfigurationException">The configuration cannot work; the message says which key.</exception>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        var section = builder.Configuration.GetSection(ShimOptions.Section);
+        var options = section.Get<ShimOptions>() ?? new ShimOptions();
+        var validation = new ShimOptionsValidator().Validate(null, options);
+        if (validation.Failed)
+        {
+            throw new ShimConfigurationException(string.Join("; ", validation.Failures));
+        }
+
+        if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey]))
+        {
+            builder.WebHost.UseUrls(DefaultUrls);
+        }
+
+        builder.WebHost.ConfigureKestrel(kestrel => KestrelLimits.Apply(kestrel, options));
+        // A start-up failure (the port taken) is reported by Program in one line, not as the host's stack trace;
+        // the watchers log their own failures.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
+
+        var services = builder.Services;
+        services.AddOptions<ShimOptions>().Bind(section);
+        services.AddSingleton<IValidateOptions<ShimOptions>, ShimOptionsValidator>();
+        services.TryAddSingleton(TimeProvider.System);
+
+        services.AddSingleton<IUpstreamHealthPolicy, AgentHealthPolicy>();
+        services.AddSingleton<UpstreamRegistry>();
+        services.AddSingleton<ReconnectBackoff>();
+        for (var i = 0; i < options.Upstreams.Count; i++)
+        {
+            var index = i;
+            services.AddSingleton<IHostedService>(sp => new AgentWatcher(
+                sp.GetRequiredService<UpstreamRegistry>().All[index],
+                sp.GetRequiredService<ReconnectBackoff>(),
+                options.AgentWatch,
+                sp.GetRequiredService<ILoggerFactory>()));
+        }
+
+        services.AddSingleton<RequestClassifier>();
+        services.AddSingleton<IUpstreamSelector, LeastBusySelector>();
+        services.AddSingleton<IAdmissionPolicy, HealthGatedAdmission>();
+        services.AddSingleton<HoldQueue>();
+        services.AddSingleton<AdmissionGate>();
+        services.AddHttpForwarder();
+        services.AddSingleton<UpstreamForwarder>();
+
+        services.AddSingleton<ShimMetrics>();
+        services.AddSingleton<MetricsSampler>();
+        services.AddSingleton<ShimJournal>();
+        services.AddSingleton<IUpstreamObserver>(sp => sp.GetRequiredService<ShimJournal>());
+        services.AddSingleton<StatusReport>();
+
+        configure?.Invoke(builder);
+
+        var app = builder.Build();
+        app.UseMiddleware<RequestTargetGuard>();
+        app.UseMiddleware<BodySizeGuard>();
+        app.MapMlApi();
+        app.MapShimStatus();
+        return app;
+    }
+}
+
+/// <summary>The configuration cannot work; the message is one line naming the key to fix.</summary>
+public sealed class ShimConfigurationException(string message) : Exception(message);

@@ -1,0 +1,159 @@
+using GpuSplit.Shim.Classification;
+using GpuSplit.Shim.Forwarding;
+using GpuSplit.Shim.Upstreams;
+
+namespace GpuSplit.Shim.Status;
+
+/// <summary>Running totals shown on the status page.</summary>
+public sealed record JobTotals(long Forwarded, long Held, long Released, long Lost, long SearchesRefused, long Rejected);
+
+/// <summary>A line in the status page's list of recent events.</summary>
+public sealed record StatusEvent(DateTimeOffset At, string Text);
+
+/// <summary>
+/// Records what happened, once, for everyone who needs it: every decision counted by kind and reason in the
+/// metrics, totals and recent events for the status page, and the log lines (a lost job is a warning).
+/// </summary>
+public sealed class ShimJournal(ShimMetrics metrics, TimeProvider time, ILogger<ShimJournal> logger) : IUpstreamObserver
+{
+    private const int EventCapacity = 30;
+    private const string Unclassified = "unclassified";
+    private readonly Lock _gate = new();
+    private readonly Queue<StatusEvent> _events = new();
+    private long _forwarded;
+    private long _held;
+    private long _released;
+    private long _lost;
+    private long _searchesRefused;
+    private long _rejected;
+
+    public JobTotals Totals => new(
+        Interlocked.Read(ref _forwarded), Interlocked.Read(ref _held), Interlocked.Read(ref _released),
+        Interlocked.Read(ref _lost), Interlocked.Read(ref _searchesRefused), Interlocked.Read(ref _rejected));
+
+    /// <summary>Newest first.</summary>
+    public IReadOnlyList<StatusEvent> RecentEvents
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _events.Reverse().ToArray();
+            }
+        }
+    }
+
+    public void Forwarded(MlRequestKind kind, Upstream upstream, ForwardOutcome outcome, TimeSpan? heldFor)
+    {
+        metrics.Decisions.WithLabels(kind.Label(), "forward", heldFor is null ? "serving" : "released").Inc();
+        Interlocked.Increment(ref _forwarded);
+        if (heldFor is { } waited)
+        {
+            Interlocked.Increment(ref _released);
+            metrics.HoldSeconds.WithLabels(kind.Label()).Observe(waited.TotalSeconds);
+            JournalLog.Released(logger, kind.Label(), upstream.Name, waited.TotalSeconds);
+        }
+
+        var answered = outcome.Result == ForwardResult.Answered;
+        metrics.Forwarded.WithLabels(upstream.Name, answered ? $"{outcome.StatusCode / 100}xx" : outcome.Error.ToString()).Inc();
+        if (!answered)
+        {
+            JournalLog.ForwardFailed(logger, kind.Label(), upstream.Name, outcome.Error.ToString(), outcome.Detail ?? "");
+            if (!kind.IsInteractive())
+            {
+                Lose(kind, "upstream-error", $"{upstream.Name} failed mid-request ({outcome.Detail})", heldFor);
+            }
+        }
+    }
+
+    public void Held(MlRequestKind kind, UpstreamHealth cause)
+    {
+        metrics.Decisions.WithLabels(kind.Label(), "hold", cause.State).Inc();
+        Interlocked.Increment(ref _held);
+        JournalLog.Holding(logger, kind.Label(), cause.State);
+    }
+
+    public void Refused(MlRequestKind kind, string reason, string detail, TimeSpan? heldFor)
+    {
+        metrics.Decisions.WithLabels(kind.Label(), "refuse", reason).Inc();
+        if (kind.IsInteractive())
+        {
+            Interlocked.Increment(ref _searchesRefused);
+            JournalLog.Refused(logger, kind.Label(), reason);
+            return;
+        }
+
+        Lose(kind, reason, detail, heldFor);
+    }
+
+    /// <summary>Refused before classification or admission: a malformed or unsafe request.</summary>
+    public void Rejected(RequestProblem problem)
+    {
+        metrics.Decisions.WithLabels(Unclassified, "reject", problem.Error).Inc();
+        Interlocked.Increment(ref _rejected);
+        JournalLog.Rejected(logger, problem.StatusCode, problem.Error, problem.Detail);
+    }
+
+    /// <summary>The client went away (Immich gave up or stopped) while its request waited.</summary>
+    public void Abandoned(MlRequestKind kind, TimeSpan? heldFor)
+    {
+        metrics.Decisions.WithLabels(kind.Label(), "abandon", "client-gone").Inc();
+        JournalLog.Abandoned(logger, kind.Label(), heldFor?.TotalSeconds ?? 0);
+    }
+
+    public void HealthChanged(Upstream upstream, UpstreamHealth previous, UpstreamHealth current)
+    {
+        JournalLog.HealthChanged(logger, upstream.Name, previous.State, current.State, current.Reason);
+        AddEvent(current.State == previous.State
+            ? $"{upstream.Name}: still {current.State}, now {current.Reason}"
+            : $"{upstream.Name}: {previous.State} → {current.State} ({current.Reason})");
+    }
+
+    private void Lose(MlRequestKind kind, string reason, string detail, TimeSpan? heldFor)
+    {
+        metrics.LostJobs.WithLabels(kind.Label(), reason).Inc();
+        Interlocked.Increment(ref _lost);
+        JournalLog.LostJob(logger, kind.Label(), reason, heldFor?.TotalSeconds ?? 0, detail);
+        AddEvent($"Lost a {kind.Label()} job ({reason}): {detail}");
+    }
+
+    private void AddEvent(string text)
+    {
+        lock (_gate)
+        {
+            if (_events.Count == EventCapacity)
+            {
+                _events.Dequeue();
+            }
+
+            _events.Enqueue(new StatusEvent(time.GetUtcNow(), text));
+        }
+    }
+}
+
+internal static partial class JournalLog
+{
+    [LoggerMessage(EventId = 200, Level = LogLevel.Information, Message = "{Upstream}: GPU host {Previous} -> {Current} ({Reason})")]
+    public static partial void HealthChanged(ILogger logger, string upstream, string previous, string current, string reason);
+
+    [LoggerMessage(EventId = 201, Level = LogLevel.Warning, Message = "Lost a {Kind} job ({Reason}) after {HeldSeconds:0.0} s held: {Detail}. Immich drops it; its Missing button brings it back")]
+    public static partial void LostJob(ILogger logger, string kind, string reason, double heldSeconds, string detail);
+
+    [LoggerMessage(EventId = 202, Level = LogLevel.Debug, Message = "Holding a {Kind} job: GPU host {State}")]
+    public static partial void Holding(ILogger logger, string kind, string state);
+
+    [LoggerMessage(EventId = 203, Level = LogLevel.Debug, Message = "Released a held {Kind} job to {Upstream} after {HeldSeconds:0.000} s")]
+    public static partial void Released(ILogger logger, string kind, string upstream, double heldSeconds);
+
+    [LoggerMessage(EventId = 204, Level = LogLevel.Information, Message = "Refused a {Kind} request at once: {Reason}")]
+    public static partial void Refused(ILogger logger, string kind, string reason);
+
+    [LoggerMessage(EventId = 205, Level = LogLevel.Information, Message = "Rejected a request with {StatusCode} {Error}: {Detail}")]
+    public static partial void Rejected(ILogger logger, int statusCode, string error, string detail);
+
+    [LoggerMessage(EventId = 206, Level = LogLevel.Information, Message = "A {Kind} client went away after {HeldSeconds:0.0} s")]
+    public static partial void Abandoned(ILogger logger, string kind, double heldSeconds);
+
+    [LoggerMessage(EventId = 207, Level = LogLevel.Warning, Message = "Forwarding a {Kind} request to {Upstream} failed ({Error}): {Detail}")]
+    public static partial void ForwardFailed(ILogger logger, string kind, string upstream, string error, string detail);
+}

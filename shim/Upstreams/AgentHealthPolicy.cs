@@ -1,0 +1,52 @@
+using GpuSplit.Protos.V1;
+using Grpc.Health.V1;
+
+namespace GpuSplit.Shim.Upstreams;
+
+/// <summary>
+/// Serving only when every open stream says so. No answer at all means the box is asleep or off (a
+/// transient absence worth waiting for); an unsupported card or a crash-looping worker is lasting trouble
+/// that waiting cannot fix.
+/// </summary>
+public sealed class AgentHealthPolicy : IUpstreamHealthPolicy
+{
+    public (UpstreamCondition Condition, string State, string Reason) Assess(AgentView view)
+    {
+        if (!view.Answering)
+        {
+            return view.LastError is null
+                ? (UpstreamCondition.Transient, HostStates.Connecting, "waiting for the agent's first answer")
+                : (UpstreamCondition.Transient, HostStates.Asleep, $"its agent does not answer: asleep, off or unreachable ({view.LastError})");
+        }
+
+        var worker = view.Status?.Worker;
+        switch (worker?.State)
+        {
+            case WorkerState.GpuUnsupported:
+                return (UpstreamCondition.Lasting, HostStates.Unsupported, ReasonOr(view, "the ML image cannot run on this GPU"));
+            case WorkerState.CrashLooping:
+                return (UpstreamCondition.Lasting, HostStates.CrashLooping, ReasonOr(view, "the ML worker keeps crashing; the agent has stopped restarting it for now"));
+        }
+
+        var healthServing = view.Health is null or HealthCheckResponse.Types.ServingStatus.Serving;
+        var statusServing = view.Status is null || view.Status.Serving;
+        if (healthServing && statusServing)
+        {
+            return (UpstreamCondition.Serving, HostStates.Online, "serving");
+        }
+
+        var state = worker?.State switch
+        {
+            WorkerState.Starting => HostStates.Starting,
+            WorkerState.Restarting => HostStates.Restarting,
+            WorkerState.Stopped => HostStates.WorkerStopped,
+            WorkerState.Missing => HostStates.WorkerMissing,
+            WorkerState.DockerUnavailable => HostStates.DockerUnavailable,
+            _ => HostStates.NotServing,
+        };
+        return (UpstreamCondition.Transient, state, ReasonOr(view, "the agent reports the ML service is not serving"));
+    }
+
+    private static string ReasonOr(AgentView view, string fallback) =>
+        string.IsNullOrWhiteSpace(view.Status?.NotServingReason) ? fallback : view.Status.NotServingReason;
+}

@@ -1,0 +1,141 @@
+using System.Net;
+using System.Text.Json;
+using GpuSplit.Shim.Tests.Infrastructure;
+
+namespace GpuSplit.Shim.Tests;
+
+/// <summary>Real Immich-shaped requests through the real shim (Kestrel + YARP) to a real HTTP stand-in.</summary>
+public sealed class ForwardingTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task An_image_job_built_like_Immichs_arrives_byte_for_byte_and_its_answer_comes_back()
+    {
+        await using var box = await GpuBox.StartAsync();
+        await using var shim = await ShimUnderTest.StartAsync([box.Endpoints]);
+        await shim.WaitForStateAsync(0, "online");
+        var jpeg = PreviewJpeg.Create();
+
+        using var request = ImmichRequests.SmartSearchJob(jpeg);
+        var sentType = request.Content!.Headers.ContentType!.ToString();
+        var sentLength = request.Content.Headers.ContentLength;
+        using var response = await shim.Client.SendAsync(request, Ct);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var answer = JsonDocument.Parse(await response.Content.ReadAsStringAsync(Ct));
+        Assert.Equal(512, JsonSerializer.Deserialize<double[]>(answer.RootElement.GetProperty("clip").GetString()!)!.Length);
+        Assert.Equal(1440, answer.RootElement.GetProperty("imageHeight").GetInt32());
+        var call = Assert.Single(box.Ml.Calls);
+        Assert.Equal(ImmichRequests.ClipVisual, call.Entries);
+        Assert.Equal(PreviewJpeg.Sha256(jpeg), call.ImageSha256);
+        Assert.Equal(jpeg.Length, call.ImageLength);
+        Assert.Equal("blob", call.ImageFileName);
+        Assert.Equal("application/octet-stream", call.ImageContentType);
+        Assert.Equal(sentType, call.ContentType);
+        Assert.Equal(sentLength, call.ContentLength);
+        Assert.Equal(1, await shim.MetricAsync("""shim_decisions_total{kind="smart-search",decision="forward",reason="serving"}"""));
+    }
+
+    [Fact]
+    public async Task A_search_query_with_text_is_forwarded_while_the_box_serves()
+    {
+        await using var box = await GpuBox.StartAsync();
+        await using var shim = await ShimUnderTest.StartAsync([box.Endpoints]);
+        await shim.WaitForStateAsync(0, "online");
+
+        using var response = await shim.Client.SendAsync(ImmichRequests.Search("a red bicycle by the sea"), Ct);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var call = Assert.Single(box.Ml.Calls);
+        Assert.Equal("a red bicycle by the sea", call.Text);
+        Assert.Equal(ImmichRequests.ClipTextual, call.Entries);
+        Assert.Null(call.ImageSha256);
+        Assert.Equal(1, await shim.MetricAsync("""shim_decisions_total{kind="search",decision="forward",reason="serving"}"""));
+    }
+
+    [Fact]
+    public async Task Face_and_OCR_jobs_are_forwarded_and_counted_by_kind()
+    {
+        await using var box = await GpuBox.StartAsync();
+        await using var shim = await ShimUnderTest.StartAsync([box.Endpoints]);
+        await shim.WaitForStateAsync(0, "online");
+
+        using var faces = await shim.Client.SendAsync(ImmichRequests.FaceJob(PreviewJpeg.Create(seed: 2)), Ct);
+        using var ocr = await shim.Client.SendAsync(ImmichRequests.OcrJob(PreviewJpeg.Create(seed: 3)), Ct);
+        using var banner = await shim.Client.GetAsync("/", Ct);
+
+        Assert.Equal(HttpStatusCode.OK, faces.StatusCode);
+        Assert.Contains("\"facial-recognition\"", await faces.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, ocr.StatusCode);
+        Assert.Contains("IMMICH", await ocr.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+        Assert.Equal("""{"message":"Immich ML"}""", await banner.Content.ReadAsStringAsync(Ct));
+        Assert.Equal(1, await shim.MetricAsync("""shim_decisions_total{kind="face-detection",decision="forward",reason="serving"}"""));
+        Assert.Equal(1, await shim.MetricAsync("""shim_decisions_total{kind="ocr",decision="forward",reason="serving"}"""));
+        Assert.Equal(1, await shim.MetricAsync("""shim_decisions_total{kind="info",decision="forward",reason="serving"}"""));
+    }
+
+    [Fact]
+    public async Task A_box_that_dies_mid_answer_reaches_the_client_as_an_error_not_a_short_200()
+    {
+        await using var box = await GpuBox.StartAsync();
+        box.Ml.DieMidResponse = true;
+        await using var shim = await ShimUnderTest.StartAsync([box.Endpoints]);
+        await shim.WaitForStateAsync(0, "online");
+
+        HttpStatusCode? answered = null;
+        var error = await Record.ExceptionAsync(async () =>
+        {
+            using var response = await shim.Client.SendAsync(ImmichRequests.FaceJob(PreviewJpeg.Create()), Ct);
+            answered = response.StatusCode;
+        });
+
+        // Either the answer had started and the client's connection is cut (the usual case), or the box died
+        // before the shim sent anything and the client gets a 502. Never a 200 with half a body.
+        Assert.True(
+            error is HttpRequestException or IOException || (error is null && answered == HttpStatusCode.BadGateway),
+            $"expected a cut connection or a 502, got status {answered} and {error}");
+        Assert.Single(box.Ml.Calls);
+        var status = await shim.WaitForStatusAsync(s => s.GetProperty("totals").GetProperty("lost").GetInt64() == 1, "the cut job counted lost");
+        Assert.Contains("upstream-error", status.GetProperty("events")[0].GetProperty("text").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_box_that_drops_the_connection_before_answering_gives_a_502_counted_lost()
+    {
+        await using var box = await GpuBox.StartAsync();
+        box.Ml.DieBeforeResponse = true;
+        await using var shim = await ShimUnderTest.StartAsync([box.Endpoints]);
+        await shim.WaitForStateAsync(0, "online");
+
+        using var response = await shim.Client.SendAsync(ImmichRequests.SmartSearchJob(PreviewJpeg.Create()), Ct);
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.Single(box.Ml.Calls);
+        Assert.Equal(1, await shim.MetricAsync("""shim_lost_jobs_total{kind="smart-search",reason="upstream-error"}"""));
+    }
+
+    [Fact]
+    public async Task A_job_whose_box_refuses_the_connection_while_its_agent_says_serving_waits_and_goes_through_later()
+    {
+        using var closed = new SilentPort();
+        await using var agent = await TestAgent.StartAsync(Ct);
+        agent.Serve();
+        await using var shim = await ShimUnderTest.StartAsync(
+            [(closed.Address, agent.Address)], [("UnreachableCooldown", "00:00:00.200")]);
+        await shim.WaitForStateAsync(0, "online");
+
+        var job = shim.Client.SendAsync(ImmichRequests.OcrJob(PreviewJpeg.Create()), Ct);
+        await shim.WaitForStateAsync(0, "ml-unreachable");
+        using var search = await shim.Client.SendAsync(ImmichRequests.Search("sunset"), Ct);
+        closed.Release();
+        await using var ml = await MlStandIn.StartAsync(Ct, closed.Port);
+        using var response = await job;
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, search.StatusCode);
+        Assert.Contains("ml-unreachable", await search.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Single(ml.Calls);
+        Assert.Equal(0, (await shim.StatusAsync()).GetProperty("totals").GetProperty("lost").GetInt64());
+    }
+}

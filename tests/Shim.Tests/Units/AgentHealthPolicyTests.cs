@@ -1,0 +1,57 @@
+using GpuSplit.Protos.V1;
+using GpuSplit.Shim.Tests.Infrastructure;
+using GpuSplit.Shim.Upstreams;
+using Grpc.Health.V1;
+using Serving = Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
+
+namespace GpuSplit.Shim.Tests.Units;
+
+public sealed class AgentHealthPolicyTests
+{
+    private static readonly AgentHealthPolicy Policy = new();
+
+    [Fact]
+    public void Before_any_answer_the_box_is_connecting_and_after_a_failure_asleep_both_worth_waiting_for()
+    {
+        var connecting = Policy.Assess(AgentView.Initial);
+        var asleep = Policy.Assess(AgentView.Initial with { LastError = "Connection refused" });
+
+        Assert.Equal((UpstreamCondition.Transient, HostStates.Connecting), (connecting.Condition, connecting.State));
+        Assert.Equal((UpstreamCondition.Transient, HostStates.Asleep), (asleep.Condition, asleep.State));
+        Assert.Contains("Connection refused", asleep.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Serving_needs_every_open_stream_to_say_so()
+    {
+        var serving = TestAgent.Status(true, "", WorkerState.Running, 1);
+        var restarting = TestAgent.Status(false, "worker restarting after CUDA out of memory", WorkerState.Restarting, 0);
+
+        Assert.Equal(UpstreamCondition.Serving, Policy.Assess(new AgentView(Serving.Serving, serving, null)).Condition);
+        Assert.Equal(UpstreamCondition.Serving, Policy.Assess(new AgentView(Serving.Serving, null, null)).Condition);
+        Assert.Equal(UpstreamCondition.Serving, Policy.Assess(new AgentView(null, serving, null)).Condition);
+        var health = Policy.Assess(new AgentView(Serving.NotServing, serving, null));
+        Assert.Equal((UpstreamCondition.Transient, HostStates.NotServing), (health.Condition, health.State));
+        var status = Policy.Assess(new AgentView(Serving.Serving, restarting, null));
+        Assert.Equal((UpstreamCondition.Transient, HostStates.Restarting, "worker restarting after CUDA out of memory"), status);
+    }
+
+    [Theory]
+    [InlineData(WorkerState.GpuUnsupported, UpstreamCondition.Lasting, HostStates.Unsupported)]
+    [InlineData(WorkerState.CrashLooping, UpstreamCondition.Lasting, HostStates.CrashLooping)]
+    [InlineData(WorkerState.Starting, UpstreamCondition.Transient, HostStates.Starting)]
+    [InlineData(WorkerState.Restarting, UpstreamCondition.Transient, HostStates.Restarting)]
+    [InlineData(WorkerState.Stopped, UpstreamCondition.Transient, HostStates.WorkerStopped)]
+    [InlineData(WorkerState.Missing, UpstreamCondition.Transient, HostStates.WorkerMissing)]
+    [InlineData(WorkerState.DockerUnavailable, UpstreamCondition.Transient, HostStates.DockerUnavailable)]
+    [InlineData(WorkerState.Running, UpstreamCondition.Transient, HostStates.NotServing)]
+    public void The_worker_state_names_the_trouble(WorkerState worker, UpstreamCondition condition, string state)
+    {
+        var view = new AgentView(HealthCheckResponse.Types.ServingStatus.NotServing, TestAgent.Status(false, "", worker, 0), null);
+
+        var assessed = Policy.Assess(view);
+
+        Assert.Equal((condition, state), (assessed.Condition, assessed.State));
+        Assert.False(string.IsNullOrWhiteSpace(assessed.Reason));
+    }
+}
