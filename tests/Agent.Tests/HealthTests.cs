@@ -33,7 +33,8 @@ public sealed class HealthTests
         // The container keeps running but stops answering /ping.
         await worker.ControlAsync("ping-fail");
         await NextAsync(health, s => s == ServingStatus.NotServing, "Watch: NOT_SERVING");
-        var notServing = await NextAsync(statuses, s => !s.Serving, "WatchStatus: not serving");
+        // Wait for the status that names the cause: on a loaded machine a slow Docker answer can be reported first.
+        var notServing = await NextAsync(statuses, s => !s.Serving && s.Worker.State != WorkerState.DockerUnavailable, "WatchStatus: not serving");
         Assert.Equal(WorkerState.Starting, notServing.Worker.State);
         Assert.Contains("/ping does not answer", notServing.NotServingReason, StringComparison.Ordinal);
         Assert.Equal(PythonGrpcHealth.NotServing, await PythonGrpcHealth.CheckAsync(agent.Target));
