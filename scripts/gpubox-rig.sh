@@ -84,7 +84,7 @@ stop_engine() {
     fi
   fi
   # The engine bind-mounts its namespace file and container roots under its folders; a killed engine leaves them.
-  grep -o " $dir/[^ ]*" /proc/mounts | sort -r | while read -r mount; do umount -l "$mount" 2>/dev/null || true; done
+  { grep -o " $dir/[^ ]*" /proc/mounts || true; } | sort -r | while read -r mount; do umount -l "$mount" 2>/dev/null || true; done
   rm -rf "$dir"
 }
 
