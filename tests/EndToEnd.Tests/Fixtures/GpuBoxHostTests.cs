@@ -26,7 +26,7 @@ public sealed class GpuBoxHostTests
         {
             await File.WriteAllTextAsync(Path.Combine(site.FullName, "index.html"), "gpu box", ct);
             var web = box.StartProcess(BusyboxHttpd(box.BoxAddress, 8080, site.FullName));
-            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+            using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(5) };
             var page = await UntilAnswersAsync(http, box.BoxUri(8080), ct);
             Assert.Equal("gpu box", page);
 

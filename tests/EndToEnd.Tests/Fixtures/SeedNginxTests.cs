@@ -28,14 +28,15 @@ public sealed class SeedNginxTests
                 Assert.Contains(line, nginx.Config, StringComparison.Ordinal);
             }
 
-            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(20) };
+            using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(20) };
             Assert.Equal("pong", await GpuBoxHostTests.UntilAnswersAsync(http, new Uri(nginx.BaseUri, "ping"), ct));
             Assert.Equal(0, nginx.CountErrorLog(SeedNginx.ConnectTimeoutLine));
 
             await box.SleepAsync(ct);
             using var response = await http.GetAsync(new Uri(nginx.BaseUri, "ping"), ct);
-            Assert.Equal(System.Net.HttpStatusCode.GatewayTimeout, response.StatusCode);
-            Assert.Equal(1, nginx.CountErrorLog(SeedNginx.ConnectTimeoutLine));
+            // Its connect timeout (504) or, about as fast, the kernel's failed ARP (502): one failed connect either way.
+            Assert.Contains((int)response.StatusCode, new[] { 502, 504 });
+            Assert.Equal(1, nginx.CountErrorLog(SeedNginx.ConnectTimeoutLine) + nginx.CountErrorLog(SeedNginx.NoRouteLine));
         }
         finally
         {

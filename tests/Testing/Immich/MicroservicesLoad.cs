@@ -76,11 +76,19 @@ public sealed class MicroservicesLoad : IAsyncDisposable
             ConnectTimeout = options.ConnectTimeout,
             // undici keeps an idle connection 4 s.
             PooledConnectionIdleTimeout = TimeSpan.FromSeconds(4),
+            // Sends undici's "accept-encoding: gzip, deflate" and reads such answers as it does.
+            AutomaticDecompression = System.Net.DecompressionMethods.GZip | System.Net.DecompressionMethods.Deflate,
+            UseProxy = false,
         })
         {
             BaseAddress = options.MachineLearningUrl,
             Timeout = options.ResponseTimeout,
         };
+        // The headers Node's fetch (undici) adds to every request.
+        _http.DefaultRequestHeaders.Accept.ParseAdd("*/*");
+        _http.DefaultRequestHeaders.AcceptLanguage.ParseAdd("*");
+        _http.DefaultRequestHeaders.Add("sec-fetch-mode", "cors");
+        _http.DefaultRequestHeaders.UserAgent.ParseAdd("node");
         _queues = Kinds.ToDictionary(k => k, _ => Channel.CreateUnbounded<int>());
         foreach (var kind in Kinds)
         {

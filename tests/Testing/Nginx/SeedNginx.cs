@@ -15,6 +15,12 @@ public sealed class SeedNginx : IAsyncDisposable
     /// <summary>What nginx logs each time a request waited out proxy_connect_timeout (3 s) against a sleeping box.</summary>
     public const string ConnectTimeoutLine = "upstream timed out (110: Connection timed out) while connecting to upstream";
 
+    /// <summary>
+    /// What nginx logs when the kernel gave up first: a powered-off machine on the same LAN answers no ARP, and after
+    /// about 3 s of probes a connect fails with EHOSTUNREACH (a 502), racing nginx's own 3 s connect timeout (a 504).
+    /// </summary>
+    public const string NoRouteLine = "(113: No route to host) while connecting to upstream";
+
     /// <summary>What nginx logs when max_fails marked the only server down and a request found no upstream at all.</summary>
     public const string NoLiveUpstreamsLine = "no live upstreams while connecting to upstream";
 
