@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using GpuSplit.Testing;
 using GpuSplit.Testing.GpuBox;
+using GpuSplit.Testing.Processes;
 
 namespace GpuSplit.EndToEnd.Tests.Fixtures;
 
@@ -57,7 +58,7 @@ public sealed class GpuBoxHostTests
         // Something started inside the namespace without the fixture's knowledge: the rig's destroy must end it too.
         var stray = await box.ExecAsync(["sh", "-c", "setsid /usr/bin/busybox sleep 301 >/dev/null 2>&1 & echo $!"], cancellationToken: ct);
         Assert.Equal(0, stray.ExitCode);
-        var strayPid = int.Parse(stray.Output.Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        var strayPid = int.Parse(stray.Stdout.Trim(), System.Globalization.CultureInfo.InvariantCulture);
         Assert.True(Directory.Exists($"/proc/{strayPid}"));
 
         await box.DisposeAsync();
@@ -81,7 +82,7 @@ public sealed class GpuBoxHostTests
 
         // The engine itself runs in the box's network namespace: the veth end is its only interface besides lo.
         var engineNet = await box.ExecAsync(["cat", "/proc/net/dev"], cancellationToken: ct);
-        Assert.Contains("gbb", engineNet.Output, StringComparison.Ordinal);
+        Assert.Contains("gbb", engineNet.Stdout, StringComparison.Ordinal);
         var pid = int.Parse(await File.ReadAllTextAsync(Path.Combine(Path.GetDirectoryName(socket)!, "docker.pid"), ct),
             System.Globalization.CultureInfo.InvariantCulture);
         Assert.Equal(box.Namespace, await NamespaceOfAsync(pid));
@@ -135,14 +136,6 @@ public sealed class GpuBoxHostTests
             .Where(n => n.GetIPProperties().UnicastAddresses.Any(a => a.Address.Equals(address)))
             .Select(n => n.Name);
 
-    private static async Task<string> NamespaceOfAsync(int pid)
-    {
-        using var identify = Process.Start(new ProcessStartInfo("ip", ["netns", "identify", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)])
-        {
-            RedirectStandardOutput = true,
-        })!;
-        var name = await identify.StandardOutput.ReadToEndAsync();
-        await identify.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
-        return name.Trim();
-    }
+    private static async Task<string> NamespaceOfAsync(int pid) =>
+        (await Command.RunAsync("ip", ["netns", "identify", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)], TimeSpan.FromSeconds(10))).Stdout.Trim();
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using GpuSplit.Testing.Processes;
 
 namespace GpuSplit.Testing.GpuBox;
 
@@ -13,7 +14,7 @@ namespace GpuSplit.Testing.GpuBox;
 public sealed class GpuBoxHost : IAsyncDisposable
 {
     private static readonly TimeSpan ScriptTimeout = TimeSpan.FromSeconds(60);
-    private readonly List<BoxProcess> _processes = [];
+    private readonly List<RunningProcess> _processes = [];
     private int _disposed;
 
     private GpuBoxHost(string name, string @namespace, IPAddress hostAddress, IPAddress boxAddress)
@@ -48,17 +49,17 @@ public sealed class GpuBoxHost : IAsyncDisposable
     /// </summary>
     public static async Task<GpuBoxHost> CreateAsync(string? name = null, CancellationToken cancellationToken = default)
     {
-        RequiredPart.Require(Environment.IsPrivilegedProcess && OnPath("ip") && OnPath("nsenter"),
+        RequiredPart.Require(Environment.IsPrivilegedProcess && Command.Exists("ip") && Command.Exists("nsenter"),
             "root with iproute2 and nsenter (a network-namespace GPU box)");
         name ??= string.Create(CultureInfo.InvariantCulture, $"t{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..6]}");
         await RunScriptAsync(["reap"], cancellationToken);
         var up = await RunScriptAsync(["-n", name, "up"], cancellationToken);
-        if (up.ExitCode != 0)
+        if (!up.Ok)
         {
-            throw new InvalidOperationException($"gpubox-rig up failed: {up.Output}");
+            throw new InvalidOperationException($"gpubox-rig up failed: {up.Describe()}");
         }
 
-        var fields = up.Output.Split([' ', '\n'], StringSplitOptions.RemoveEmptyEntries)
+        var fields = up.Stdout.Split([' ', '\n'], StringSplitOptions.RemoveEmptyEntries)
             .Select(f => f.Split('=', 2)).Where(p => p.Length == 2).ToDictionary(p => p[0], p => p[1]);
         return new GpuBoxHost(name, fields["netns"], IPAddress.Parse(fields["host"]), IPAddress.Parse(fields["box"]));
     }
@@ -74,23 +75,16 @@ public sealed class GpuBoxHost : IAsyncDisposable
         (await CheckedAsync(["state"], cancellationToken)).Trim();
 
     /// <summary>Runs a command on the box to completion (bounded by <paramref name="timeout"/>, default 60 s).</summary>
-    public async Task<(int ExitCode, string Output)> ExecAsync(IEnumerable<string> command, TimeSpan? timeout = null,
-        CancellationToken cancellationToken = default) =>
-        await RunScriptAsync(["-n", Name, "exec", .. command], cancellationToken, timeout);
+    public Task<CommandResult> ExecAsync(IEnumerable<string> command, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+        RunScriptAsync(["-n", Name, "exec", .. command], cancellationToken, timeout);
 
     /// <summary>
     /// Starts <paramref name="start"/>'s program on the box (its file, arguments and environment; output is
     /// captured). The process is killed, with its children, when the box is disposed.
     /// </summary>
-    public BoxProcess StartProcess(ProcessStartInfo start)
+    public RunningProcess StartProcess(ProcessStartInfo start)
     {
-        var info = new ProcessStartInfo("bash")
-        {
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = start.WorkingDirectory,
-        };
+        var info = new ProcessStartInfo("bash") { WorkingDirectory = start.WorkingDirectory };
         foreach (var argument in (string[])[ScriptPath, "-n", Name, "exec", start.FileName, .. start.ArgumentList])
         {
             info.ArgumentList.Add(argument);
@@ -101,7 +95,7 @@ public sealed class GpuBoxHost : IAsyncDisposable
             info.Environment[key] = value;
         }
 
-        var process = BoxProcess.Start(info, Path.GetFileName(start.FileName));
+        var process = RunningProcess.Start(info, Path.GetFileName(start.FileName));
         lock (_processes)
         {
             _processes.Add(process);
@@ -113,7 +107,7 @@ public sealed class GpuBoxHost : IAsyncDisposable
     /// <summary>Starts the box's own Docker engine inside the namespace; containers it runs with <c>--network host</c> are on the box.</summary>
     public async Task<string> StartDockerAsync(CancellationToken cancellationToken = default)
     {
-        RequiredPart.Require(OnPath("dockerd") && OnPath("docker"), "dockerd and the docker CLI (the GPU box's Docker engine)");
+        RequiredPart.Require(Command.Exists("dockerd") && Command.Exists("docker"), "dockerd and the docker CLI (the GPU box's Docker engine)");
         var output = await CheckedAsync(["docker"], cancellationToken);
         DockerHost = output.Split('\n').Select(l => l.Trim()).Single(l => l.StartsWith("docker_host=", StringComparison.Ordinal))["docker_host=".Length..];
         return DockerHost;
@@ -126,7 +120,7 @@ public sealed class GpuBoxHost : IAsyncDisposable
             return;
         }
 
-        BoxProcess[] started;
+        RunningProcess[] started;
         lock (_processes)
         {
             started = [.. _processes];
@@ -139,50 +133,20 @@ public sealed class GpuBoxHost : IAsyncDisposable
 
         // Last: the engine, then whatever is still in the namespace, then namespace and veth.
         var destroy = await RunScriptAsync(["-n", Name, "destroy"], CancellationToken.None);
-        if (destroy.ExitCode != 0)
+        if (!destroy.Ok)
         {
-            throw new InvalidOperationException($"gpubox-rig destroy left rig '{Name}' behind: {destroy.Output.Trim()}");
+            throw new InvalidOperationException($"gpubox-rig destroy left rig '{Name}' behind: {destroy.Describe()}");
         }
     }
 
     private async Task<string> CheckedAsync(string[] verb, CancellationToken cancellationToken)
     {
         var result = await RunScriptAsync(["-n", Name, .. verb], cancellationToken);
-        return result.ExitCode == 0
-            ? result.Output
-            : throw new InvalidOperationException($"gpubox-rig {string.Join(' ', verb)} failed: {result.Output.Trim()}");
+        return result.Ok ? result.Stdout : throw new InvalidOperationException($"gpubox-rig {string.Join(' ', verb)} failed: {result.Describe()}");
     }
 
-    private static async Task<(int ExitCode, string Output)> RunScriptAsync(IEnumerable<string> arguments,
-        CancellationToken cancellationToken, TimeSpan? timeout = null)
-    {
-        var info = new ProcessStartInfo("bash") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        info.ArgumentList.Add(ScriptPath);
-        foreach (var argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        // The owner recorded at "up": a later run reaps this rig when this test process is gone.
-        info.Environment["GPUBOX_OWNER_PID"] = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
-        using var process = Process.Start(info) ?? throw new InvalidOperationException("could not start bash");
-        var stdout = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
-        var stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(timeout ?? ScriptTimeout);
-        try
-        {
-            await process.WaitForExitAsync(deadline.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"gpubox-rig {string.Join(' ', info.ArgumentList.Skip(1))} did not finish within {timeout ?? ScriptTimeout}");
-        }
-
-        return (process.ExitCode, await stdout + await stderr);
-    }
-
-    private static bool OnPath(string program) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator).Any(dir => File.Exists(Path.Combine(dir, program)));
+    // The owner recorded at "up": a later run reaps this rig when this test process is gone.
+    private static Task<CommandResult> RunScriptAsync(IEnumerable<string> arguments, CancellationToken cancellationToken, TimeSpan? timeout = null) =>
+        Command.RunAsync("env", [$"GPUBOX_OWNER_PID={Environment.ProcessId.ToString(CultureInfo.InvariantCulture)}", "bash", ScriptPath, .. arguments],
+            timeout ?? ScriptTimeout, cancellationToken: cancellationToken);
 }

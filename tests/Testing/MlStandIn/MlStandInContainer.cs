@@ -14,8 +14,9 @@ public sealed class MlStandInContainer : IAsyncDisposable
 {
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(5) };
 
-    private MlStandInContainer(DockerEngine engine, string name, string id, int port)
+    private MlStandInContainer(DockerEngine engine, string name, string id, string address, int port)
     {
+        Address = address;
         Engine = engine;
         Name = name;
         Id = id;
@@ -30,7 +31,10 @@ public sealed class MlStandInContainer : IAsyncDisposable
 
     public int Port { get; }
 
-    public Uri BaseUri => new($"http://127.0.0.1:{Port.ToString(CultureInfo.InvariantCulture)}/");
+    /// <summary>Where it listens (<see cref="MlStandInOptions.ListenAddress"/>).</summary>
+    public string Address { get; }
+
+    public Uri BaseUri => new($"http://{Address}:{Port.ToString(CultureInfo.InvariantCulture)}/");
 
     public static async Task<MlStandInContainer> StartAsync(DockerEngine engine, MlStandInOptions? options = null)
     {
@@ -44,7 +48,7 @@ public sealed class MlStandInContainer : IAsyncDisposable
             "-v", $"{MlStandInApp.DotnetRoot}:/dotnet:ro", "-v", $"{MlStandInApp.Directory}:/app:ro",
             "-v", "/lib:/lib:ro", "-v", "/lib64:/lib64:ro", "-v", "/usr/lib:/usr/lib:ro",
             "-e", "DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1", "-e", "DOTNET_EnableDiagnostics=0",
-            "-e", "IMMICH_HOST=127.0.0.1", "-e", $"IMMICH_PORT={port.ToString(CultureInfo.InvariantCulture)}",
+            "-e", $"IMMICH_HOST={options.ListenAddress}", "-e", $"IMMICH_PORT={port.ToString(CultureInfo.InvariantCulture)}",
         ];
         if (options.MemoryLimitMib is { } mib)
         {
@@ -62,7 +66,7 @@ public sealed class MlStandInContainer : IAsyncDisposable
         args.AddRange(options.ExtraArgs);
         args.AddRange([DockerEngine.EmptyImage, "/dotnet/dotnet", $"/app/{MlStandInApp.Dll}"]);
         var id = await engine.CheckedAsync([.. args]);
-        var container = new MlStandInContainer(engine, name, id, port);
+        var container = new MlStandInContainer(engine, name, id, options.ListenAddress, port);
         if (options.Start)
         {
             try

@@ -6,6 +6,12 @@ public sealed record MlStandInOptions
     /// <summary>Container name; default a unique <c>gpusplit-test-…-ml-N</c>.</summary>
     public string? Name { get; init; }
 
+    /// <summary>
+    /// IMMICH_HOST, and the address the test reaches it at: loopback by default; a GPU box's own address when the
+    /// container runs on the box's engine (GpuBoxHost), so the host can reach it across the link.
+    /// </summary>
+    public string ListenAddress { get; init; } = "127.0.0.1";
+
     /// <summary>Port on the host network (IMMICH_PORT); default a free loopback port.</summary>
     public int? Port { get; init; }
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using GpuSplit.Testing.Network;
 
 namespace GpuSplit.Testing.Nginx;
 
@@ -80,7 +81,7 @@ public sealed class SeedNginx : IAsyncDisposable
                 | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
         }
 
-        var port = FreeLoopbackPort();
+        var port = FreePort.Next();
         var config = $$"""
             # Written by the GpuSplit tests. Only the http block's server and upstream are the seed's; the rest
             # gives this nginx its own files so several can run side by side.
@@ -185,11 +186,4 @@ public sealed class SeedNginx : IAsyncDisposable
     }
 
     private static string Indent(string text) => string.Join('\n', text.Split('\n').Select(line => "    " + line));
-
-    private static int FreeLoopbackPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

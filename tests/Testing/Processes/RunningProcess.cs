@@ -1,18 +1,19 @@
 using System.Diagnostics;
 
-namespace GpuSplit.Testing.GpuBox;
+namespace GpuSplit.Testing.Processes;
 
 /// <summary>
-/// A program running on the GPU box (<see cref="GpuBoxHost.StartProcess"/>): its output lines are kept so a test
-/// can wait for one and show them all when it fails. Disposing kills it with its children.
+/// A long-running program of a test (the shim on the host, the agent on a GPU box via GpuBoxHost.StartProcess):
+/// its output lines are kept so a test can wait for one and show them all when it fails. Disposing kills it with
+/// its children.
 /// </summary>
-public sealed class BoxProcess : IAsyncDisposable
+public sealed class RunningProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly List<string> _lines = [];
     private int? _exitCodeAfterDispose;
 
-    private BoxProcess(Process process, string label)
+    private RunningProcess(Process process, string label)
     {
         _process = process;
         Label = label;
@@ -38,15 +39,19 @@ public sealed class BoxProcess : IAsyncDisposable
         }
     }
 
-    internal static BoxProcess Start(ProcessStartInfo info, string label)
+    /// <summary>Starts <paramref name="info"/> with its output captured; <paramref name="label"/> names it in messages.</summary>
+    public static RunningProcess Start(ProcessStartInfo info, string label)
     {
+        info.UseShellExecute = false;
+        info.RedirectStandardOutput = true;
+        info.RedirectStandardError = true;
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
-        var box = new BoxProcess(process, label);
+        var box = new RunningProcess(process, label);
         process.OutputDataReceived += (_, e) => box.Add(e.Data);
         process.ErrorDataReceived += (_, e) => box.Add(e.Data);
         if (!process.Start())
         {
-            throw new InvalidOperationException($"could not start {label} on the GPU box");
+            throw new InvalidOperationException($"could not start {label}");
         }
 
         process.BeginOutputReadLine();
