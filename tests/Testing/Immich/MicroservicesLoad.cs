@@ -11,7 +11,10 @@ public sealed record LoadOptions(Uri MachineLearningUrl)
     /// <summary>Workers per queue (<c>job.&lt;queue&gt;.concurrency</c>): Immich's defaults 2/2/1, the seed's 3/3/1.</summary>
     public JobConcurrency Concurrency { get; init; } = JobConcurrency.ImmichDefaults;
 
-    /// <summary>Time between the end of one search query and the next (a person searching now and then); null: none.</summary>
+    /// <summary>
+    /// A search query is sent every interval, each on its own (people searching; one waiting for an answer does not
+    /// hold back the next); null: none.
+    /// </summary>
     public TimeSpan? SearchInterval { get; init; }
 
     public string SearchQuery { get; init; } = "a dog on the beach";
@@ -208,23 +211,34 @@ public sealed class MicroservicesLoad : IAsyncDisposable
 
     private async Task SearchAsync(TimeSpan interval, CancellationToken stop)
     {
+        var searches = new List<Task>();
         try
         {
-            while (!stop.IsCancellationRequested)
+            using var timer = new PeriodicTimer(interval, _time);
+            do
             {
-                var sent = Now;
-                var (status, error) = await PredictAsync(ImmichPredictRequest.ForSearch(_options.SearchQuery), "clip", stop);
-                if (stop.IsCancellationRequested)
-                {
-                    return;
-                }
-
-                _searches.Enqueue(new SearchOutcome(sent, Now, status, error));
-                await Task.Delay(interval, _time, stop);
+                searches.Add(SearchOnceAsync(stop));
             }
+            while (await timer.WaitForNextTickAsync(stop));
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
+        }
+
+        await Task.WhenAll(searches);
+    }
+
+    private async Task SearchOnceAsync(CancellationToken stop)
+    {
+        var sent = Now;
+        try
+        {
+            var (status, error) = await PredictAsync(ImmichPredictRequest.ForSearch(_options.SearchQuery), "clip", stop);
+            _searches.Enqueue(new SearchOutcome(sent, Now, status, error));
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            // Still waiting when the driver stopped: no outcome to count.
         }
     }
 
