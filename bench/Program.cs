@@ -1,11 +1,12 @@
 using System.Runtime.InteropServices;
 using GpuSplit.Bench;
 using GpuSplit.Bench.Agent;
+using GpuSplit.Bench.EndToEnd;
 using GpuSplit.Bench.Planner;
 using GpuSplit.Bench.Shim;
 
 // Usage: bench [NAME ...] [--results FILE]. With no names, every benchmark runs.
-IBenchmark[] all = [new FitBenchmark(), new MeasureBenchmark(), new AgentBenchmark(), new ShimBenchmark()];
+IBenchmark[] all = [new FitBenchmark(), new MeasureBenchmark(), new AgentBenchmark(), new ShimBenchmark(), new BehaviourTableBenchmark()];
 
 var names = new List<string>();
 string? results = null;
