@@ -98,5 +98,5 @@ public sealed class BehaviourTableTests
     private static string Ms(TimeSpan? span) =>
         span is { } s ? s.TotalMilliseconds.ToString("0", CultureInfo.InvariantCulture) + " ms" : "never";
 
-    private static void Report(string line) => TestContext.Current.SendDiagnosticMessage(line);
+    private static void Report(string line) => TestContext.Current.TestOutputHelper?.WriteLine(line);
 }
