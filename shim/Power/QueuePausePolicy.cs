@@ -1,0 +1,55 @@
+using GpuSplit.Shim.Immich;
+
+namespace GpuSplit.Shim.Power;
+
+/// <summary>
+/// Once the box has been away longer than the hold limit, a held job would time out and Immich would drop it; pausing
+/// smartSearch, faceDetection and ocr keeps new jobs queued in Immich instead. They are resumed when an agent reports
+/// SERVING. A queue an admin had already paused is left alone both ways.
+/// </summary>
+/// <param name="holdLimit">The shim's hold limit (Shim:HoldLimit).</param>
+public sealed class QueuePausePolicy(TimeSpan holdLimit, TimeProvider time) : IQueuePausePolicy
+{
+    private readonly HashSet<string> _pausedByShim = new(StringComparer.Ordinal);
+
+    public IReadOnlyCollection<string> PausedByShim => _pausedByShim;
+
+    public QueueDecision Decide(QueueInput input)
+    {
+        if (input.Serving)
+        {
+            return _pausedByShim.Count > 0
+                ? new QueueDecision(QueueAction.Resume, [.. ImmichQueues.MachineLearning.Where(_pausedByShim.Contains)], "the GPU box is serving again")
+                : QueueDecision.Nothing("the GPU box is serving");
+        }
+
+        var away = input.AwaySince is { } since ? time.GetUtcNow() - since : TimeSpan.Zero;
+        if (away < holdLimit)
+        {
+            return QueueDecision.Nothing($"the GPU box is away for {away.TotalSeconds:0} s, within the hold limit of {holdLimit.TotalSeconds:0} s");
+        }
+
+        if (input.Backlog is not { } backlog)
+        {
+            return QueueDecision.Nothing("the GPU box is away past the hold limit, but Immich's queues cannot be read");
+        }
+
+        var toPause = ImmichQueues.MachineLearning.Where(q => !_pausedByShim.Contains(q) && backlog.Queues.ContainsKey(q) && !backlog.IsPaused(q)).ToArray();
+        return toPause.Length > 0
+            ? new QueueDecision(QueueAction.Pause, toPause, $"the GPU box is away for {away.TotalSeconds:0} s, past the hold limit of {holdLimit.TotalSeconds:0} s")
+            : QueueDecision.Nothing("Immich's ML queues are paused while the GPU box is away");
+    }
+
+    public void Confirm(QueueAction action, IEnumerable<string> queues)
+    {
+        foreach (var queue in queues)
+        {
+            _ = action switch
+            {
+                QueueAction.Pause => _pausedByShim.Add(queue),
+                QueueAction.Resume => _pausedByShim.Remove(queue),
+                _ => false,
+            };
+        }
+    }
+}
