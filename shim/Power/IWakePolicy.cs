@@ -3,6 +3,9 @@ namespace GpuSplit.Shim.Power;
 /// <summary>Decides, for one GPU box, whether to send a magic packet now.</summary>
 public interface IWakePolicy
 {
+    /// <summary>The last decision's state and reason, without sending anything.</summary>
+    WakeDecision Current { get; }
+
     WakeDecision Decide(WakeInput input);
 }
 

@@ -12,6 +12,7 @@ public sealed class IdlePolicy(IOptions<PowerOptions> options, TimeProvider time
     private readonly PowerOptions _options = options.Value;
     private DateTimeOffset? _servingSince;
     private DateTimeOffset? _askedAt;
+    private string? _askedFor;
     private bool _accepted;
     private string? _refusal;
 
@@ -36,7 +37,7 @@ public sealed class IdlePolicy(IOptions<PowerOptions> options, TimeProvider time
 
         if (_accepted)
         {
-            return new IdleDecision(false, "the box accepted to sleep");
+            return new IdleDecision(false, $"asked to sleep: {_askedFor}");
         }
 
         if (input.Busy > 0)
@@ -67,7 +68,8 @@ public sealed class IdlePolicy(IOptions<PowerOptions> options, TimeProvider time
         }
 
         _askedAt = now;
-        return new IdleDecision(true, $"no ML work for {idle.TotalMinutes:0.#} min and Immich's ML queues are empty");
+        _askedFor = $"no ML work for {idle.TotalMinutes:0.#} min and Immich's ML queues are empty";
+        return new IdleDecision(true, _askedFor);
     }
 
     public void Answered(bool accepted, string message)

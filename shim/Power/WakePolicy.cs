@@ -18,6 +18,8 @@ public sealed class WakePolicy(IOptions<PowerOptions> options, TimeProvider time
     private DateTimeOffset? _lastPacket;
     private string _reason = "no work waiting";
 
+    public WakeDecision Current => Snapshot(send: false);
+
     public WakeDecision Decide(WakeInput input)
     {
         var now = time.GetUtcNow();
@@ -39,7 +41,7 @@ public sealed class WakePolicy(IOptions<PowerOptions> options, TimeProvider time
 
         if (_state == WakeState.GaveUp)
         {
-            return Current(send: false);
+            return Snapshot(send: false);
         }
 
         if (_state != WakeState.Waking)
@@ -58,11 +60,11 @@ public sealed class WakePolicy(IOptions<PowerOptions> options, TimeProvider time
         _reason = why;
         if (_lastPacket is { } last && now - last < _options.WakeInterval)
         {
-            return Current(send: false);
+            return Snapshot(send: false);
         }
 
         _lastPacket = now;
-        return Current(send: true);
+        return Snapshot(send: true);
     }
 
     private string? WhyWake(WakeInput input)
@@ -86,10 +88,10 @@ public sealed class WakePolicy(IOptions<PowerOptions> options, TimeProvider time
         }
 
         _reason = reason;
-        return Current(send: false);
+        return Snapshot(send: false);
     }
 
-    private WakeDecision Current(bool send) => new(send, _state, _since, _reason);
+    private WakeDecision Snapshot(bool send) => new(send, _state, _since, _reason);
 
     private static string Minutes(TimeSpan span) =>
         span.TotalMinutes >= 1 ? $"{span.TotalMinutes.ToString("0.#", CultureInfo.InvariantCulture)} min" : $"{span.TotalSeconds:0} s";

@@ -79,7 +79,7 @@ public sealed class IdlePolicyTests
 
         Assert.Equal((false, "the agent refused to sleep: another process uses the GPU: pid 4242 holds 3.5 GiB"), (refused.AskToSleep, refused.Reason));
         Assert.True(retried.AskToSleep);
-        Assert.False(accepted.AskToSleep);
+        Assert.Equal((false, "asked to sleep: no ML work for 20 min and Immich's ML queues are empty"), (accepted.AskToSleep, accepted.Reason));
 
         policy.Decide(input with { Serving = false });
         policy.Decide(input);

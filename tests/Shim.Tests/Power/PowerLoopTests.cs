@@ -1,0 +1,223 @@
+using System.Net;
+using System.Net.Sockets;
+using GpuSplit.Protos.V1;
+using GpuSplit.Shim.Immich;
+using GpuSplit.Shim.Power;
+using GpuSplit.Shim.Tests.Immich;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+
+namespace GpuSplit.Shim.Tests.Power;
+
+/// <summary>
+/// The power loop with real parts on loopback: magic packets to a UDP listener, Immich's API on a real HTTP server,
+/// the agent's Sleep over real gRPC. The proxy's view of the boxes is set by the test, and the clock is fake.
+/// </summary>
+public sealed class PowerLoopTests : IAsyncLifetime
+{
+    private static readonly TimeSpan HoldLimit = TimeSpan.FromSeconds(240);
+    private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 3, 14, 12, 0, 0, TimeSpan.Zero));
+    private readonly UdpClient _wakeListener = new(new IPEndPoint(IPAddress.Loopback, 0));
+    private readonly HttpClient _http = new();
+    private readonly GrpcAgentPower _agents = new(NullLoggerFactory.Instance);
+    private readonly Inputs _inputs = new();
+    private ImmichApiStandIn _immich = null!;
+    private AgentSleepStandIn _agent = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        _immich = await ImmichApiStandIn.StartAsync(cancellationToken: TestContext.Current.CancellationToken);
+        _agent = await AgentSleepStandIn.StartAsync("agent-token", TestContext.Current.CancellationToken);
+        _inputs.Box = new BoxState(0, "gpu-box", _agent.Url, Answering: false, Serving: false, GoingToSleep: false, InFlight: 0) { Token = _agent.Token };
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _immich.DisposeAsync();
+        await _agent.DisposeAsync();
+        _agents.Dispose();
+        _http.Dispose();
+        _wakeListener.Dispose();
+    }
+
+    [Fact]
+    public async Task A_whole_outage_wakes_pauses_resumes_presses_missing_and_sleeps()
+    {
+        var loop = Loop();
+        _immich.SetStatistics("smartSearch", waiting: 10);
+
+        // Asleep, a small backlog under the threshold: nothing to do.
+        await loop.RunOnceAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(0, PacketsReceived());
+        Assert.Equal(WakeState.Idle, loop.Report.Boxes.Single().Wake!.State);
+
+        // A job is held: a packet at once, and the status says since when.
+        _inputs.HeldJobs = 1;
+        await loop.RunOnceAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(1, PacketsReceived());
+        var waking = loop.Report.Boxes.Single();
+        Assert.Equal("waking since 2026-03-14 12:00:00Z: 1 held job(s) waiting", PowerLoop.Describe(waking.Wake!));
+        Assert.True(waking.LastPacket!.Sent);
+
+        // The box stays away past the hold limit: the held job is lost, the ML queues are paused.
+        _clock.Advance(HoldLimit);
+        _inputs.HeldJobs = 0;
+        loop.JobLost(ImmichQueues.SmartSearch);
+        await loop.RunOnceAsync(TestContext.Current.CancellationToken);
+        Assert.All(ImmichQueues.MachineLearning, q => Assert.True(_immich.IsPaused(q), q));
+        Assert.Equal(ImmichQueues.MachineLearning, loop.Report.PausedByShim);
+        Assert.Equal(1, loop.Report.LostSinceMissing[ImmichQueues.SmartSearch].Count);
+
+        // The box serves again: queues resumed; "Missing" waits for the backlog to drain.
+        _inputs.Box = _inputs.Box with { Answering = true, Serving = true };
+        await loop.RunOnceAsync(TestContext.Current.CancellationToken);
+        Assert.All(ImmichQueues.MachineLearning, q => Assert.False(_immich.IsPaused(q), q));
+        Assert.Empty(loop.Report.PausedByShim);
+        Assert.Equal(0, _immich.MissingPresses(ImmichQueues.SmartSearch));
+
+        _immich.SetStatistics("smartSearch", waiting: 0);
+        await loop.RunOnceAsync(TestContext.Current.CancellationToken);
+        await loop.RunOnceAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(1, _immich.MissingPresses(ImmichQueues.SmartSearch));
+        Assert.Equal(0, _immich.MissingPresses(ImmichQueues.FaceDetection));
+        Assert.Empty(loop.Report.LostSinceMissing);
+
+        // Idle with empty queues: the agent is asked to sleep, once, with its token.
+        _inputs.LastWorkAt = _clock.GetUtcNow();
+        _clock.Advance(TimeSpan.FromMinutes(15));
+        await loop.RunOnceAsync(TestContext.Current.CancellationToken);
+        await loop.RunOnceAsync(TestContext.Current.CancellationToken);
+        var request = Assert.Single(_agent.Requests);
+        Assert.Equal(("no ML work for 15 min and Immich's ML queues are empty", "Bearer agent-token"), request);
+        Assert.Equal("asked to sleep: no ML work for 15 min and Immich's ML queues are empty", loop.Report.Boxes.Single().Sleep);
+        Assert.Null(loop.Report.Immich);
+        Assert.Equal(0, PacketsReceived());
+        Assert.Contains(loop.Report.Events, e => e.Text == "paused Immich's smartSearch, faceDetection, ocr queue(s): the GPU box is away for 240 s, past the hold limit of 240 s");
+        Assert.Contains(loop.Report.Events, e => e.Text.StartsWith("pressed \"Missing\" for smartSearch: 1 job(s) lost since", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_refusal_from_the_agent_is_shown_and_asked_again_only_after_the_retry_interval()
+    {
+        var loop = Loop();
+        _inputs.Box = _inputs.Box with { Answering = true, Serving = true };
+        _agent.Reply = new SleepReply { Accepted = false, Refusal = SleepRefusal.GpuInUse, Message = "another process uses the GPU: pid 4242 with 3500 MiB on GPU 0" };
+        await loop.RunOnceAsync(TestContext.Current.CancellationToken);
+        _clock.Advance(TimeSpan.FromMinutes(15));
+
+        await loop.RunOnceAsync(TestContext.Current.CancellationToken);
+        _clock.Advance(TimeSpan.FromMinutes(4));
+        await loop.RunOnceAsync(TestContext.Current.CancellationToken);
+        Assert.Single(_agent.Requests);
+        Assert.Equal("the agent refused to sleep: another process uses the GPU: pid 4242 with 3500 MiB on GPU 0", loop.Report.Boxes.Single().Sleep);
+
+        _clock.Advance(TimeSpan.FromMinutes(1));
+        await loop.RunOnceAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(2, _agent.Requests.Count);
+    }
+
+    [Fact]
+    public async Task A_wrong_agent_token_is_a_refusal_with_the_reason()
+    {
+        var loop = Loop();
+        _inputs.Box = _inputs.Box with { Answering = true, Serving = true, Token = "wrong" };
+        await loop.RunOnceAsync(TestContext.Current.CancellationToken);
+        _clock.Advance(TimeSpan.FromMinutes(15));
+
+        await loop.RunOnceAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal("the agent refused to sleep: Unauthenticated: Sleep needs the agent's token: authorization: Bearer <token>", loop.Report.Boxes.Single().Sleep);
+    }
+
+    [Fact]
+    public async Task Without_an_api_key_held_jobs_still_wake_the_box_and_the_rest_says_it_is_off()
+    {
+        var loop = Loop(apiKey: null);
+        _inputs.HeldJobs = 3;
+
+        await loop.RunOnceAsync(TestContext.Current.CancellationToken);
+        _clock.Advance(TimeSpan.FromMinutes(1));
+        loop.JobLost(ImmichQueues.Ocr);
+        await loop.RunOnceAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(2, PacketsReceived());
+        Assert.False(loop.Report.ImmichEnabled);
+        Assert.Equal(ImmichOptions.DisabledReason, loop.Report.Immich);
+        Assert.Empty(_immich.Calls);
+        Assert.Equal(1, loop.Report.LostSinceMissing[ImmichQueues.Ocr].Count);
+    }
+
+    [Fact]
+    public async Task An_immich_that_refuses_the_key_is_reported_and_nothing_is_paused()
+    {
+        var loop = Loop(apiKey: "revoked");
+        _inputs.HeldJobs = 1;
+
+        await loop.RunOnceAsync(TestContext.Current.CancellationToken);
+        _clock.Advance(TimeSpan.FromHours(1));
+        await loop.RunOnceAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal("Immich API GET /api/queues: 401 Unauthorized: the API key is not accepted (check Shim__Immich__ApiKey)", loop.Report.Immich);
+        Assert.All(ImmichQueues.MachineLearning, q => Assert.False(_immich.IsPaused(q)));
+        Assert.All(_immich.Calls, c => Assert.Equal(("GET", "/api/queues"), (c.Method, c.Path)));
+    }
+
+    [Fact]
+    public async Task A_backlog_at_the_threshold_wakes_the_box_and_the_loop_gives_up_when_it_never_answers()
+    {
+        var loop = Loop(power: o => (o.BacklogThreshold, o.WakeInterval, o.WakeGiveUpAfter) = (20, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(3)));
+        _immich.SetStatistics("faceDetection", waiting: 12);
+        _immich.SetStatistics("ocr", active: 1, waiting: 7);
+
+        for (var minute = 0; minute <= 4; minute++)
+        {
+            await loop.RunOnceAsync(TestContext.Current.CancellationToken);
+            _clock.Advance(TimeSpan.FromMinutes(1));
+        }
+
+        Assert.Equal(3, PacketsReceived());
+        var box = loop.Report.Boxes.Single();
+        Assert.Equal(WakeState.GaveUp, box.Wake!.State);
+        Assert.StartsWith("gave up waking: no answer from the agent 3 min after the first magic packet", PowerLoop.Describe(box.Wake), StringComparison.Ordinal);
+        Assert.Equal(20, loop.Report.Backlog);
+    }
+
+    private PowerLoop Loop(string? apiKey = "test-api-key", Action<PowerOptions>? power = null)
+    {
+        var options = new PowerOptions();
+        power?.Invoke(options);
+        var immich = new ImmichApiClient(_http, Options.Create(new ImmichOptions { Url = _immich.Url.ToString(), ApiKey = apiKey == "test-api-key" ? _immich.ApiKey : apiKey }),
+            NullLogger<ImmichApiClient>.Instance);
+        var port = ((IPEndPoint)_wakeListener.Client.LocalEndPoint!).Port;
+        var wake = new WakeOnLanOptions { Upstreams = [new UpstreamWakeOptions { Wake = new WakeOptions { Mac = "1c:1b:0d:9a:4e:f2", Address = "127.0.0.1", Port = port } }] };
+        return new PowerLoop(_inputs, immich, new WakeOnLanSender(_clock, NullLogger<WakeOnLanSender>.Instance), _agents,
+            new QueuePausePolicy(HoldLimit, _clock), new MissingPolicy(), Options.Create(options), Options.Create(wake), _clock, NullLogger<PowerLoop>.Instance);
+    }
+
+    /// <summary>Magic packets that arrived since the last call; each checked to be one for the configured MAC.</summary>
+    private int PacketsReceived()
+    {
+        var expected = MagicPacket.For(MacAddress.TryParse("1c:1b:0d:9a:4e:f2", out var mac) ? mac : default);
+        var count = 0;
+        while (_wakeListener.Available > 0)
+        {
+            IPEndPoint? from = null;
+            Assert.Equal(expected, _wakeListener.Receive(ref from));
+            count++;
+        }
+
+        return count;
+    }
+
+    private sealed class Inputs : IPowerInputs
+    {
+        public BoxState Box { get; set; } = null!;
+
+        public IReadOnlyList<BoxState> Boxes => [Box];
+
+        public int HeldJobs { get; set; }
+
+        public DateTimeOffset? LastWorkAt { get; set; }
+    }
+}
