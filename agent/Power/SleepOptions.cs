@@ -27,6 +27,13 @@ public sealed class SleepOptions
     [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
     public TimeSpan Delay { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// After the command succeeded, the "going to sleep" flag stays this long. Suspend commands return at once and the
+    /// box sleeps moments later; the remaining wait runs out after it woke, and the agent reports it awake again.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    public TimeSpan ClearAfter { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>A command still running after this is killed and reported as failed.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(60);
