@@ -1,4 +1,5 @@
 using GpuSplit.Agent.Hosting;
+using GpuSplit.Agent.Power;
 using GpuSplit.Agent.Status;
 using GpuSplit.Agent.Watchdog;
 using GpuSplit.Protos.V1;
@@ -8,8 +9,8 @@ using Microsoft.Extensions.Options;
 namespace GpuSplit.Agent.Grpc;
 
 /// <summary>gpusplit.v1.Agent: the whole picture for the shim, the planner and operators, and the operator's restart.</summary>
-public sealed partial class AgentService(AgentState state, WorkerSignals signals, TimeProvider time, IOptions<AgentOptions> options,
-    ILogger<AgentService> logger) : Protos.V1.Agent.AgentBase
+public sealed partial class AgentService(AgentState state, WorkerSignals signals, SleepCoordinator sleep, TimeProvider time,
+    IOptions<AgentOptions> options, ILogger<AgentService> logger) : Protos.V1.Agent.AgentBase
 {
     public override Task<AgentStatus> GetStatus(GetStatusRequest request, ServerCallContext context) =>
         Task.FromResult(StatusMapper.ToProto(state.Current));
@@ -52,6 +53,14 @@ public sealed partial class AgentService(AgentState state, WorkerSignals signals
         return new RestartWorkerReply { Restarted = result.Restarted, Message = result.Message };
     }
 
+    /// <summary>Refused while a game or work uses the GPU; otherwise reported in the status first, then carried out.</summary>
+    public override Task<SleepReply> Sleep(SleepRequest request, ServerCallContext context)
+    {
+        BearerToken.Demand(context, options.Value.Token, "Sleep");
+        LogSleepRequested(logger, request.Reason, context.Peer);
+        return Task.FromResult(sleep.Request(request.Reason, SleepChecks.From(state.Current)));
+    }
+
     private static bool SameExceptTime(AgentStatus a, AgentStatus b)
     {
         var left = a.Clone();
@@ -61,4 +70,7 @@ public sealed partial class AgentService(AgentState state, WorkerSignals signals
 
     [LoggerMessage(Level = LogLevel.Information, Message = "RestartWorker for {Container} requested by {Peer}: {Reason}")]
     private static partial void LogOperatorRestart(ILogger logger, string container, string reason, string peer);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Sleep requested by {Peer}: {Reason}")]
+    private static partial void LogSleepRequested(ILogger logger, string reason, string peer);
 }

@@ -59,6 +59,17 @@ public static class StatusMapper
         }
 
         status.Gpu.Gpus.AddRange(facts.Gpu.Devices.Select(ToProto));
+        status.Power = new PowerStatus
+        {
+            GoingToSleep = facts.Power.GoingToSleep,
+            Reason = facts.Power.Reason ?? "",
+            CommandError = facts.Power.CommandError ?? "",
+        };
+        if (facts.Power.Since is { } since)
+        {
+            status.Power.Since = Timestamp.FromDateTimeOffset(since);
+        }
+
         return status;
     }
 

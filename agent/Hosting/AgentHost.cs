@@ -3,6 +3,7 @@ using GpuSplit.Agent.Gpu;
 using GpuSplit.Agent.Grpc;
 using GpuSplit.Agent.Health;
 using GpuSplit.Agent.Metrics;
+using GpuSplit.Agent.Power;
 using GpuSplit.Agent.Status;
 using GpuSplit.Agent.Watchdog;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -89,6 +90,12 @@ public static class AgentHost
         });
 
         services.AddSingleton<AgentMetrics>();
+
+        services.AddSingleton(provider => Options.Create(provider.GetRequiredService<IOptions<AgentOptions>>().Value.Sleep));
+        services.AddSingleton<ISleepRefusalPolicy, SleepRefusalPolicy>();
+        services.AddSingleton<ISleepCommand, SleepCommand>();
+        services.AddSingleton<IPowerStatusSink, AgentPowerStatus>();
+        services.AddSingleton<SleepCoordinator>();
 
         configure?.Invoke(builder);
 

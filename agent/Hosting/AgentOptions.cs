@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using GpuSplit.Agent.Power;
 using Microsoft.Extensions.Options;
 
 namespace GpuSplit.Agent.Hosting;
@@ -11,7 +12,7 @@ public sealed class AgentOptions
 {
     public const string Section = "Agent";
 
-    /// <summary>Bearer token for calls that change anything (RestartWorker). Unset: those calls are refused.</summary>
+    /// <summary>Bearer token for calls that change anything (RestartWorker, Sleep). Unset: those calls are refused.</summary>
     public string? Token { get; set; }
 
     /// <summary>How often the GPU is read and the worker pinged; also the longest gap between WatchStatus messages.</summary>
@@ -29,6 +30,10 @@ public sealed class AgentOptions
     public WatchdogOptions Watchdog { get; set; } = new();
 
     public MetricsOptions Metrics { get; set; } = new();
+
+    /// <summary>How the box is put to sleep when the shim asks (Sleep); without a command Sleep is refused.</summary>
+    [ValidateObjectMembers]
+    public SleepOptions Sleep { get; set; } = new();
 }
 
 public sealed class WorkerOptions

@@ -1,5 +1,4 @@
 using System.ComponentModel.DataAnnotations;
-using Microsoft.Extensions.Options;
 
 namespace GpuSplit.Agent.Power;
 
@@ -9,8 +8,6 @@ namespace GpuSplit.Agent.Power;
 /// </summary>
 public sealed class SleepOptions
 {
-    public const string Section = "Agent:Sleep";
-
     /// <summary>
     /// The program to run, without a shell, e.g. <c>systemctl</c> (with argument <c>suspend</c>) on Linux, or
     /// <c>rundll32.exe</c> (with <c>powrprof.dll,SetSuspendState 0,1,0</c>) on Windows.
@@ -47,6 +44,3 @@ public sealed class SleepOptions
 
     public bool Configured => !string.IsNullOrWhiteSpace(Command);
 }
-
-[OptionsValidator]
-public sealed partial class SleepOptionsValidator : IValidateOptions<SleepOptions>;

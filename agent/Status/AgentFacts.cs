@@ -1,3 +1,5 @@
+using GpuSplit.Agent.Power;
+
 namespace GpuSplit.Agent.Status;
 
 /// <summary>
@@ -31,4 +33,7 @@ public sealed record AgentFacts
     public bool StoppedByOperator { get; init; }
 
     public GpuView Gpu { get; init; } = GpuView.NotYetRead;
+
+    /// <summary>Whether the box is going to sleep on purpose (an accepted Sleep), written by the sleep coordinator.</summary>
+    public PowerView Power { get; init; } = PowerView.Awake;
 }

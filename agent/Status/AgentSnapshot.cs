@@ -7,11 +7,11 @@ public sealed record AgentSnapshot(DateTimeOffset ObservedAt, string Container, 
 {
     public WorkerPhase Phase { get; } = PhaseOf(Facts);
 
-    /// <summary>True when the worker runs, answers /ping, and the GPU is not exhausted.</summary>
-    public bool Serving => Phase == WorkerPhase.Running && !Facts.Gpu.Exhausted;
+    /// <summary>True when the worker runs, answers /ping, the GPU is not exhausted, and the box is not going to sleep.</summary>
+    public bool Serving => Phase == WorkerPhase.Running && !Facts.Gpu.Exhausted && !Facts.Power.GoingToSleep;
 
     /// <summary>Empty when serving; otherwise a sentence a person can read.</summary>
-    public string NotServingReason => Serving ? "" : Phase switch
+    public string NotServingReason => Serving ? "" : Facts.Power.GoingToSleep ? $"going to sleep on purpose: {Facts.Power.Reason}" : Phase switch
     {
         WorkerPhase.DockerUnavailable => $"the Docker engine at {DockerEndpoint} does not answer: {Facts.DockerError}",
         WorkerPhase.Restarting => $"worker restarting after {Facts.LastFailure?.Reason ?? "a failure"}",
