@@ -2,6 +2,7 @@ using GpuSplit.Shim.Admission;
 using GpuSplit.Shim.Classification;
 using GpuSplit.Shim.Configuration;
 using GpuSplit.Shim.Forwarding;
+using GpuSplit.Shim.Power;
 using GpuSplit.Shim.Safety;
 using GpuSplit.Shim.Status;
 using GpuSplit.Shim.Upstreams;
@@ -24,9 +25,10 @@ public static class ShimApplication
         var section = builder.Configuration.GetSection(ShimOptions.Section);
         var options = section.Get<ShimOptions>() ?? new ShimOptions();
         var validation = new ShimOptionsValidator().Validate(null, options);
-        if (validation.Failed)
+        IReadOnlyList<string> failures = [.. validation.Failed ? validation.Failures : [], .. PowerServices.Check(builder.Configuration)];
+        if (failures.Count > 0)
         {
-            throw new ShimConfigurationException(string.Join("; ", validation.Failures));
+            throw new ShimConfigurationException(string.Join("; ", failures));
         }
 
         if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey]))
@@ -70,6 +72,7 @@ public static class ShimApplication
         services.AddSingleton<ShimJournal>();
         services.AddSingleton<IUpstreamObserver>(sp => sp.GetRequiredService<ShimJournal>());
         services.AddSingleton<StatusReport>();
+        services.AddPower(builder.Configuration);
 
         configure?.Invoke(builder);
 

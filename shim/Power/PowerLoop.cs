@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using System.Threading.Channels;
 using GpuSplit.Shim.Immich;
 using Microsoft.Extensions.Options;
 
@@ -15,6 +13,7 @@ public sealed partial class PowerLoop : BackgroundService
 {
     private const int MaxEvents = 20;
     private readonly IPowerInputs _inputs;
+    private readonly PowerSignals _signals;
     private readonly IImmichApi _immich;
     private readonly IWakeOnLan _wakeOnLan;
     private readonly IAgentPower _agents;
@@ -27,18 +26,16 @@ public sealed partial class PowerLoop : BackgroundService
     private readonly Dictionary<int, WakeResult> _lastPackets = [];
     private readonly Dictionary<int, IdlePolicy> _idle = [];
     private readonly Dictionary<int, string> _sleep = [];
-    private readonly ConcurrentQueue<(string Queue, DateTimeOffset At)> _losses = new();
-    private readonly Channel<bool> _nudges = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly List<PowerEvent> _events = [];
     private readonly SemaphoreSlim _turn = new(1, 1);
     private DateTimeOffset? _awaySince;
     private DateTimeOffset? _pausedSince;
     private PowerReport _report = PowerReport.Initial;
 
-    public PowerLoop(IPowerInputs inputs, IImmichApi immich, IWakeOnLan wakeOnLan, IAgentPower agents, IQueuePausePolicy pause,
+    public PowerLoop(IPowerInputs inputs, PowerSignals signals, IImmichApi immich, IWakeOnLan wakeOnLan, IAgentPower agents, IQueuePausePolicy pause,
         IMissingPolicy missing, IOptions<PowerOptions> options, IOptions<WakeOnLanOptions> wake, TimeProvider time, ILogger<PowerLoop> logger)
     {
-        (_inputs, _immich, _wakeOnLan, _agents, _pause, _missing) = (inputs, immich, wakeOnLan, agents, pause, missing);
+        (_inputs, _signals, _immich, _wakeOnLan, _agents, _pause, _missing) = (inputs, signals, immich, wakeOnLan, agents, pause, missing);
         (_options, _time, _logger) = (options.Value, time, logger);
         for (var i = 0; i < wake.Value.Upstreams.Count; i++)
         {
@@ -50,16 +47,6 @@ public sealed partial class PowerLoop : BackgroundService
     }
 
     public PowerReport Report => Volatile.Read(ref _report);
-
-    /// <summary>A background job of <paramref name="queue"/> was answered with an error: Immich has dropped it.</summary>
-    public void JobLost(string queue)
-    {
-        _losses.Enqueue((queue, _time.GetUtcNow()));
-        Nudge();
-    }
-
-    /// <summary>Something changed (a job is held, a box's health moved): decide now rather than at the next poll.</summary>
-    public void Nudge() => _nudges.Writer.TryWrite(true);
 
     public override void Dispose()
     {
@@ -80,13 +67,18 @@ public sealed partial class PowerLoop : BackgroundService
             {
                 await RunOnceAsync(stoppingToken);
                 using var wait = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-                await Task.WhenAny(Task.Delay(_options.PollInterval, _time, wait.Token), _nudges.Reader.WaitToReadAsync(wait.Token).AsTask());
+                await Task.WhenAny(Task.Delay(_options.PollInterval, _time, wait.Token), _signals.WaitForNudgeAsync(wait.Token));
                 await wait.CancelAsync();
-                _nudges.Reader.TryRead(out _);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
                 return;
+            }
+            catch (Exception e)
+            {
+                // The proxy must keep running whatever the loop trips over; the next turn starts afresh.
+                LogTurnFailed(_logger, e);
+                await Task.Delay(_options.PollInterval, _time, stoppingToken);
             }
         }
     }
@@ -112,7 +104,7 @@ public sealed partial class PowerLoop : BackgroundService
         var held = _inputs.HeldJobs;
         var serving = boxes.Any(b => b.Serving && !b.GoingToSleep);
         _awaySince = serving ? null : _awaySince ?? now;
-        while (_losses.TryDequeue(out var loss))
+        while (_signals.TryTakeLoss(out var loss))
         {
             _missing.RecordLoss(loss.Queue, loss.At);
         }
@@ -283,6 +275,9 @@ public sealed partial class PowerLoop : BackgroundService
 
     [LoggerMessage(EventId = 720, Level = LogLevel.Information, Message = "Power: {Text}")]
     private static partial void LogEvent(ILogger logger, string text);
+
+    [LoggerMessage(EventId = 722, Level = LogLevel.Error, Message = "Power: a turn of the loop failed; trying again at the next poll")]
+    private static partial void LogTurnFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 721, Level = LogLevel.Warning, Message = "Power: {Reason}")]
     private static partial void LogImmichOff(ILogger logger, string reason);

@@ -1,5 +1,3 @@
-using GpuSplit.Shim.Immich;
-
 namespace GpuSplit.Shim.Power;
 
 /// <summary>What the power loop last decided, for the status page, <c>/status.json</c> and the logs.</summary>
@@ -18,7 +16,7 @@ public sealed record PowerReport(
     IReadOnlyDictionary<string, LostJobs> LostSinceMissing,
     IReadOnlyList<PowerEvent> Events)
 {
-    public static readonly PowerReport Initial = new(DateTimeOffset.MinValue, false, ImmichOptions.DisabledReason, null, [], [], null,
+    public static readonly PowerReport Initial = new(DateTimeOffset.MinValue, false, "Immich's queues not read yet", null, [], [], null,
         new Dictionary<string, LostJobs>(), []);
 }
 

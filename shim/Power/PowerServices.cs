@@ -1,12 +1,24 @@
+using GpuSplit.Shim.Configuration;
 using GpuSplit.Shim.Immich;
-using Microsoft.Extensions.DependencyInjection.Extensions;
+using GpuSplit.Shim.Status;
+using GpuSplit.Shim.Upstreams;
 using Microsoft.Extensions.Options;
 
 namespace GpuSplit.Shim.Power;
 
-/// <summary>Registers the power loop's parts: Wake-on-LAN, the Immich API client and their options, checked at start-up.</summary>
+/// <summary>Registers the power loop and its parts: Wake-on-LAN, the Immich API client, the policies, and their options.</summary>
 public static class PowerServices
 {
+    /// <summary>Every problem with the power settings, each naming its key; empty when they can work.</summary>
+    public static IReadOnlyList<string> Check(IConfiguration configuration)
+    {
+        var failures = new List<string>();
+        Collect(new WakeOptionsValidator().Validate(null, configuration.GetSection(WakeOnLanOptions.Section).Get<WakeOnLanOptions>() ?? new()), failures);
+        Collect(new PowerOptionsValidator().Validate(null, configuration.GetSection(PowerOptions.Section).Get<PowerOptions>() ?? new()), failures);
+        Collect(new ImmichOptionsValidator().Validate(null, configuration.GetSection(ImmichOptions.Section).Get<ImmichOptions>() ?? new()), failures);
+        return failures;
+    }
+
     public static IServiceCollection AddPower(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<WakeOnLanOptions>().Bind(configuration.GetSection(WakeOnLanOptions.Section)).ValidateOnStart();
@@ -16,10 +28,29 @@ public static class PowerServices
         services.AddOptions<ImmichOptions>().Bind(configuration.GetSection(ImmichOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<ImmichOptions>, ImmichOptionsValidator>();
 
-        services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<IWakeOnLan, WakeOnLanSender>();
         services.AddHttpClient<IImmichApi, ImmichApiClient>()
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { UseProxy = false, ConnectTimeout = TimeSpan.FromSeconds(5) });
+
+        services.AddSingleton<PowerSignals>();
+        services.AddSingleton<IJournalObserver>(sp => sp.GetRequiredService<PowerSignals>());
+        services.AddSingleton<IUpstreamObserver>(sp => sp.GetRequiredService<PowerSignals>());
+        services.AddSingleton<IPowerInputs, ShimPowerInputs>();
+        services.AddSingleton<IAgentPower, GrpcAgentPower>();
+        // The queues are paused when a held job could no longer wait: after the shim's hold limit.
+        services.AddSingleton<IQueuePausePolicy>(sp => new QueuePausePolicy(
+            sp.GetRequiredService<IOptions<ShimOptions>>().Value.HoldLimit, sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<IMissingPolicy, MissingPolicy>();
+        services.AddSingleton<PowerLoop>();
+        services.AddHostedService(sp => sp.GetRequiredService<PowerLoop>());
         return services;
+    }
+
+    private static void Collect(ValidateOptionsResult result, List<string> failures)
+    {
+        if (result.Failed)
+        {
+            failures.AddRange(result.Failures);
+        }
     }
 }

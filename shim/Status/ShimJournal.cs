@@ -14,12 +14,14 @@ public sealed record StatusEvent(DateTimeOffset At, string Text);
 /// Records what happened, once, for everyone who needs it: every decision counted by kind and reason in the
 /// metrics, totals and recent events for the status page, and the log lines (a lost job is a warning).
 /// </summary>
-public sealed class ShimJournal(ShimMetrics metrics, TimeProvider time, ILogger<ShimJournal> logger) : IUpstreamObserver
+public sealed class ShimJournal(ShimMetrics metrics, IEnumerable<IJournalObserver> observers, TimeProvider time, ILogger<ShimJournal> logger)
+    : IUpstreamObserver
 {
     private const int EventCapacity = 30;
     private const string Unclassified = "unclassified";
     private readonly Lock _gate = new();
     private readonly Queue<StatusEvent> _events = new();
+    private readonly IJournalObserver[] _observers = [.. observers];
     private long _forwarded;
     private long _held;
     private long _released;
@@ -47,6 +49,7 @@ public sealed class ShimJournal(ShimMetrics metrics, TimeProvider time, ILogger<
     {
         metrics.Decisions.WithLabels(kind.Label(), "forward", heldFor is null ? "serving" : "released").Inc();
         Interlocked.Increment(ref _forwarded);
+        Tell(o => o.RequestSeen(kind));
         if (heldFor is { } waited)
         {
             Interlocked.Increment(ref _released);
@@ -70,12 +73,18 @@ public sealed class ShimJournal(ShimMetrics metrics, TimeProvider time, ILogger<
     {
         metrics.Decisions.WithLabels(kind.Label(), "hold", cause.State).Inc();
         Interlocked.Increment(ref _held);
+        Tell(o =>
+        {
+            o.RequestSeen(kind);
+            o.JobHeld(kind);
+        });
         JournalLog.Holding(logger, kind.Label(), cause.State);
     }
 
     public void Refused(MlRequestKind kind, string reason, string detail, TimeSpan? heldFor)
     {
         metrics.Decisions.WithLabels(kind.Label(), "refuse", reason).Inc();
+        Tell(o => o.RequestSeen(kind));
         if (kind.IsInteractive())
         {
             Interlocked.Increment(ref _searchesRefused);
@@ -113,8 +122,17 @@ public sealed class ShimJournal(ShimMetrics metrics, TimeProvider time, ILogger<
     {
         metrics.LostJobs.WithLabels(kind.Label(), reason).Inc();
         Interlocked.Increment(ref _lost);
+        Tell(o => o.JobLost(kind));
         JournalLog.LostJob(logger, kind.Label(), reason, heldFor?.TotalSeconds ?? 0, detail);
         AddEvent($"Lost a {kind.Label()} job ({reason}): {detail}");
+    }
+
+    private void Tell(Action<IJournalObserver> news)
+    {
+        foreach (var observer in _observers)
+        {
+            news(observer);
+        }
     }
 
     private void AddEvent(string text)

@@ -46,6 +46,7 @@ public static class StatusPage
           <p class="muted" id="updated"></p>
           <section id="jobs"></section>
           <div id="boxes"></div>
+          <section id="power"></section>
           <section><h2>Recent events</h2><ol id="events"></ol></section>
           <p class="muted">The same as data: <a href="status.json">status.json</a> · badge: <a href="status.svg">status.svg</a> · <a href="metrics">metrics</a></p>
           <noscript><p>This page fills in with JavaScript; <a href="status.json">status.json</a> has everything.</p></noscript>
@@ -109,6 +110,31 @@ public static class StatusPage
                 (u.worker.lastFailure ? "; last failure: " + u.worker.lastFailure : ""));
             }
             add(box, "p", "In flight: " + u.inFlight + " · ML service " + u.url + " · agent " + u.agent, "muted");
+          }
+
+          const power = document.getElementById("power");
+          power.replaceChildren();
+          add(power, "h2", "Power");
+          const p = s.power;
+          for (const b of p.boxes) {
+            add(power, "p", b.name + ": " + b.wakeText).dataset.wake = b.wake;
+            if (b.lastPacketAt) {
+              const line = add(power, "p", "Last magic packet: ", "muted");
+              when(line, b.lastPacketAt);
+              if (b.lastPacketError) line.append(" (not sent: " + b.lastPacketError + ")");
+            }
+            if (b.sleep) add(power, "p", b.name + " sleep: " + b.sleep, "muted");
+          }
+          add(power, "p", p.immichApi === "on"
+            ? "Immich ML queues (smartSearch, faceDetection, ocr): " + (p.backlog ?? "?") + " jobs to do"
+            : p.immichApi);
+          if (p.pausedQueues.length > 0) {
+            when(add(power, "p", "Paused by the shim while the GPU host is away: " + p.pausedQueues.join(", ") + ", since "), p.pausedSince);
+          }
+          for (const l of p.lost) {
+            const line = add(power, "p", "Lost " + l.count + " " + l.queue + " job(s) since ");
+            when(line, l.since);
+            line.append("; \u201cMissing\u201d is pressed for them once the GPU host serves again");
           }
 
           const events = document.getElementById("events");

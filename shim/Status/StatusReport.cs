@@ -1,6 +1,7 @@
 using GpuSplit.Protos.V1;
 using GpuSplit.Shim.Admission;
 using GpuSplit.Shim.Configuration;
+using GpuSplit.Shim.Power;
 using GpuSplit.Shim.Upstreams;
 using Microsoft.Extensions.Options;
 
@@ -10,7 +11,8 @@ namespace GpuSplit.Shim.Status;
 /// Sums up the seam for a person: is the GPU host there, what happens to ML jobs, and the details per box.
 /// With several boxes the best one speaks for the whole ("online" if any box serves).
 /// </summary>
-public sealed class StatusReport(UpstreamRegistry upstreams, HoldQueue holds, ShimJournal journal, IOptions<ShimOptions> options, TimeProvider time)
+public sealed class StatusReport(UpstreamRegistry upstreams, HoldQueue holds, ShimJournal journal, PowerLoop power, IOptions<ShimOptions> options,
+    TimeProvider time)
 {
     public StatusSnapshot Build()
     {
@@ -25,6 +27,7 @@ public sealed class StatusReport(UpstreamRegistry upstreams, HoldQueue holds, Sh
             _ => new StateSummary("failing", "ML jobs failing"),
         };
         var host = new StateSummary(best.State, $"GPU host: {best.State}");
+        var powerReport = power.Report;
         return new StatusSnapshot(
             time.GetUtcNow(),
             $"{host.Text} · {jobs.Text}",
@@ -34,7 +37,9 @@ public sealed class StatusReport(UpstreamRegistry upstreams, HoldQueue holds, Sh
             new HoldReport(holds.Count, holds.Capacity, options.Value.HoldLimit.TotalSeconds),
             journal.Totals,
             boxes.Select(b => Report(b.Upstream, b.Health)).ToArray(),
-            journal.RecentEvents);
+            PowerSummary.From(powerReport),
+            // The power loop's events (packets, pauses, Missing, sleep) among the proxy's, newest first.
+            [.. journal.RecentEvents.Concat(powerReport.Events.Select(e => new StatusEvent(e.At, e.Text))).OrderByDescending(e => e.At)]);
     }
 
     private static UpstreamReport Report(Upstream upstream, UpstreamHealth health)

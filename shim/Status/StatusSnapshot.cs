@@ -10,6 +10,7 @@ public sealed record StatusSnapshot(
     HoldReport Hold,
     JobTotals Totals,
     IReadOnlyList<UpstreamReport> Upstreams,
+    PowerSummary Power,
     IReadOnlyList<StatusEvent> Events);
 
 /// <summary>A state word (for colours and dashboards) and the phrase a person reads.</summary>

@@ -19,6 +19,12 @@ public sealed class AgentHealthPolicy : IUpstreamHealthPolicy
                 : (UpstreamCondition.Transient, HostStates.Asleep, $"its agent does not answer: asleep, off or unreachable ({view.LastError})");
         }
 
+        // Leaving on purpose (an accepted Sleep): work waits for it, and the power loop wakes it again when needed.
+        if (view.Status?.Power?.GoingToSleep == true)
+        {
+            return (UpstreamCondition.Transient, HostStates.GoingToSleep, ReasonOr(view, "going to sleep on purpose"));
+        }
+
         var worker = view.Status?.Worker;
         switch (worker?.State)
         {

@@ -27,6 +27,7 @@ public static class HostStates
     public const string Online = "online";
     public const string Connecting = "connecting";
     public const string Asleep = "asleep";
+    public const string GoingToSleep = "going-to-sleep";
     public const string Starting = "starting";
     public const string Restarting = "restarting";
     public const string NotServing = "not-serving";

@@ -11,6 +11,7 @@ public sealed class ProgramTests
     [InlineData(new string[0], "no GPU box configured: set Shim__Upstreams__0__Url and Shim__Upstreams__0__Agent")]
     [InlineData(new[] { "Shim__Upstreams__0__Url=http://gpu-box:3003", "Shim__Upstreams__0__Agent=gpu-box:3004" }, "Shim:Upstreams:0:Agent 'gpu-box:3004' is not an http:// or https:// URL")]
     [InlineData(new[] { "Shim__Upstreams__0__Url=http://gpu-box:3003", "Shim__Upstreams__0__Agent=http://gpu-box:3004", "Shim__HoldLimit=240" }, "Shim:HoldLimit must be a duration between 0 and one day, written like 00:04:00 (it is 240.00:00:00)")]
+    [InlineData(new[] { "Shim__Upstreams__0__Url=http://gpu-box:3003", "Shim__Upstreams__0__Agent=http://gpu-box:3004", "Shim__Upstreams__0__Wake__Mac=aa:bb:cc:dd:ee" }, "Shim:Upstreams:0:Wake:Mac 'aa:bb:cc:dd:ee' is not a MAC address")]
     public async Task Bad_configuration_is_one_line_on_stderr_and_exit_code_2(string[] environment, string message)
     {
         var (exitCode, stdout, stderr) = await RunShimAsync("http://127.0.0.1:0", environment.Select(v => (v[..v.IndexOf('=', StringComparison.Ordinal)], v[(v.IndexOf('=', StringComparison.Ordinal) + 1)..])));

@@ -115,6 +115,15 @@ public sealed class TestAgent : IAsyncDisposable
         /// <summary>The authorization header of every call, in order.</summary>
         public List<string> Authorizations { get; } = [];
 
+        /// <summary>When set, Sleep demands <c>authorization: Bearer</c> this, as the agent does.</summary>
+        public string? Token { get; set; }
+
+        /// <summary>The answer to Sleep calls that carry the token.</summary>
+        public SleepReply SleepReply { get; set; } = new() { Accepted = true, Message = "going to sleep in 2 s" };
+
+        /// <summary>The reason of every Sleep call, in order, refused ones included.</summary>
+        public List<string> SleepRequests { get; } = [];
+
         public void Publish(AgentStatus status)
         {
             lock (_gate)
@@ -170,6 +179,22 @@ public sealed class TestAgent : IAsyncDisposable
 
         public override Task<RestartWorkerReply> RestartWorker(RestartWorkerRequest request, ServerCallContext context) =>
             throw new RpcException(new Grpc.Core.Status(StatusCode.Unimplemented, "not part of the shim's tests"));
+
+        public override Task<SleepReply> Sleep(SleepRequest request, ServerCallContext context)
+        {
+            Record(context);
+            lock (_gate)
+            {
+                SleepRequests.Add(request.Reason);
+            }
+
+            if (Token is not null && context.RequestHeaders.GetValue("authorization") != $"Bearer {Token}")
+            {
+                throw new RpcException(new Grpc.Core.Status(StatusCode.Unauthenticated, "Sleep needs the agent's token: authorization: Bearer <token>"));
+            }
+
+            return Task.FromResult(SleepReply);
+        }
 
         private void Record(ServerCallContext context)
         {

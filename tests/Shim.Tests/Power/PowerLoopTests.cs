@@ -4,6 +4,7 @@ using GpuSplit.Protos.V1;
 using GpuSplit.Shim.Immich;
 using GpuSplit.Shim.Power;
 using GpuSplit.Shim.Tests.Immich;
+using GpuSplit.Shim.Tests.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
@@ -22,14 +23,18 @@ public sealed class PowerLoopTests : IAsyncLifetime
     private readonly HttpClient _http = new();
     private readonly GrpcAgentPower _agents = new(NullLoggerFactory.Instance);
     private readonly Inputs _inputs = new();
+    private readonly PowerSignals _signals;
     private ImmichApiStandIn _immich = null!;
-    private AgentSleepStandIn _agent = null!;
+    private TestAgent _agent = null!;
+
+    public PowerLoopTests() => _signals = new PowerSignals(_clock);
 
     public async ValueTask InitializeAsync()
     {
         _immich = await ImmichApiStandIn.StartAsync(cancellationToken: TestContext.Current.CancellationToken);
-        _agent = await AgentSleepStandIn.StartAsync("agent-token", TestContext.Current.CancellationToken);
-        _inputs.Box = new BoxState(0, "gpu-box", _agent.Url, Answering: false, Serving: false, GoingToSleep: false, InFlight: 0) { Token = _agent.Token };
+        _agent = await TestAgent.StartAsync(TestContext.Current.CancellationToken);
+        _agent.Service.Token = "agent-token";
+        _inputs.Box = new BoxState(0, "gpu-box", _agent.Address, Answering: false, Serving: false, GoingToSleep: false, InFlight: 0) { Token = "agent-token" };
     }
 
     public async ValueTask DisposeAsync()
@@ -63,7 +68,7 @@ public sealed class PowerLoopTests : IAsyncLifetime
         // The box stays away past the hold limit: the held job is lost, the ML queues are paused.
         _clock.Advance(HoldLimit);
         _inputs.HeldJobs = 0;
-        loop.JobLost(ImmichQueues.SmartSearch);
+        _signals.JobLost(ImmichQueues.SmartSearch);
         await loop.RunOnceAsync(TestContext.Current.CancellationToken);
         Assert.All(ImmichQueues.MachineLearning, q => Assert.True(_immich.IsPaused(q), q));
         Assert.Equal(ImmichQueues.MachineLearning, loop.Report.PausedByShim);
@@ -88,8 +93,8 @@ public sealed class PowerLoopTests : IAsyncLifetime
         _clock.Advance(TimeSpan.FromMinutes(15));
         await loop.RunOnceAsync(TestContext.Current.CancellationToken);
         await loop.RunOnceAsync(TestContext.Current.CancellationToken);
-        var request = Assert.Single(_agent.Requests);
-        Assert.Equal(("no ML work for 15 min and Immich's ML queues are empty", "Bearer agent-token"), request);
+        Assert.Equal(["no ML work for 15 min and Immich's ML queues are empty"], _agent.Service.SleepRequests);
+        Assert.Equal("Bearer agent-token", _agent.Service.Authorizations.Single());
         Assert.Equal("asked to sleep: no ML work for 15 min and Immich's ML queues are empty", loop.Report.Boxes.Single().Sleep);
         Assert.Null(loop.Report.Immich);
         Assert.Equal(0, PacketsReceived());
@@ -102,19 +107,19 @@ public sealed class PowerLoopTests : IAsyncLifetime
     {
         var loop = Loop();
         _inputs.Box = _inputs.Box with { Answering = true, Serving = true };
-        _agent.Reply = new SleepReply { Accepted = false, Refusal = SleepRefusal.GpuInUse, Message = "another process uses the GPU: pid 4242 with 3500 MiB on GPU 0" };
+        _agent.Service.SleepReply = new SleepReply { Accepted = false, Refusal = SleepRefusal.GpuInUse, Message = "another process uses the GPU: pid 4242 with 3500 MiB on GPU 0" };
         await loop.RunOnceAsync(TestContext.Current.CancellationToken);
         _clock.Advance(TimeSpan.FromMinutes(15));
 
         await loop.RunOnceAsync(TestContext.Current.CancellationToken);
         _clock.Advance(TimeSpan.FromMinutes(4));
         await loop.RunOnceAsync(TestContext.Current.CancellationToken);
-        Assert.Single(_agent.Requests);
+        Assert.Single(_agent.Service.SleepRequests);
         Assert.Equal("the agent refused to sleep: another process uses the GPU: pid 4242 with 3500 MiB on GPU 0", loop.Report.Boxes.Single().Sleep);
 
         _clock.Advance(TimeSpan.FromMinutes(1));
         await loop.RunOnceAsync(TestContext.Current.CancellationToken);
-        Assert.Equal(2, _agent.Requests.Count);
+        Assert.Equal(2, _agent.Service.SleepRequests.Count);
     }
 
     [Fact]
@@ -138,7 +143,7 @@ public sealed class PowerLoopTests : IAsyncLifetime
 
         await loop.RunOnceAsync(TestContext.Current.CancellationToken);
         _clock.Advance(TimeSpan.FromMinutes(1));
-        loop.JobLost(ImmichQueues.Ocr);
+        _signals.JobLost(ImmichQueues.Ocr);
         await loop.RunOnceAsync(TestContext.Current.CancellationToken);
 
         Assert.Equal(2, PacketsReceived());
@@ -191,7 +196,7 @@ public sealed class PowerLoopTests : IAsyncLifetime
             NullLogger<ImmichApiClient>.Instance);
         var port = ((IPEndPoint)_wakeListener.Client.LocalEndPoint!).Port;
         var wake = new WakeOnLanOptions { Upstreams = [new UpstreamWakeOptions { Wake = new WakeOptions { Mac = "1c:1b:0d:9a:4e:f2", Address = "127.0.0.1", Port = port } }] };
-        return new PowerLoop(_inputs, immich, new WakeOnLanSender(_clock, NullLogger<WakeOnLanSender>.Instance), _agents,
+        return new PowerLoop(_inputs, _signals, immich, new WakeOnLanSender(_clock, NullLogger<WakeOnLanSender>.Instance), _agents,
             new QueuePausePolicy(HoldLimit, _clock), new MissingPolicy(), Options.Create(options), Options.Create(wake), _clock, NullLogger<PowerLoop>.Instance);
     }
 
