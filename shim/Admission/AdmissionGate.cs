@@ -25,6 +25,9 @@ public sealed class AdmissionGate(
 {
     private readonly ShimOptions _settings = options.Value;
 
+    // Only a user's search query goes there: image work would melt the always-on box's CPU.
+    private readonly Uri? _fallback = string.IsNullOrEmpty(options.Value.SearchFallback.Url) ? null : new Uri(options.Value.SearchFallback.Url);
+
     public async Task AdmitAsync(HttpContext context, MlRequestKind kind)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
@@ -56,6 +59,18 @@ public sealed class AdmissionGate(
                         return;
 
                     case AdmissionDecision.Refuse refuse:
+                        if (kind == MlRequestKind.Search && _fallback is { } fallback)
+                        {
+                            var answered = await forwarder.ForwardAsync(context, fallback);
+                            if (answered.Result != ForwardResult.NotConnected)
+                            {
+                                journal.SearchFallback(kind, fallback, answered);
+                                return;
+                            }
+
+                            journal.SearchFallbackUnreachable(fallback, answered.Detail);
+                        }
+
                         await RefuseAsync(context, kind, refuse.Cause.State,
                             new ProblemBody(
                                 refuse.Lasting ? "gpu-host-unusable" : "gpu-host-unavailable",

@@ -36,6 +36,19 @@ public sealed class ShimOptions
     public long MaxRequestBodyBytes { get; set; } = 64L * 1024 * 1024;
 
     public AgentWatchOptions AgentWatch { get; set; } = new();
+
+    /// <summary>Where search queries go while no GPU box serves; image work never goes there.</summary>
+    public SearchFallbackOptions SearchFallback { get; set; } = new();
+}
+
+/// <summary>
+/// An optional CPU instance of Immich's ML service on the always-on box with only the textual CLIP model preloaded
+/// (<c>MACHINE_LEARNING_PRELOAD__CLIP__TEXTUAL</c>): it keeps smart search working while the GPU box sleeps.
+/// </summary>
+public sealed class SearchFallbackOptions
+{
+    /// <summary>e.g. <c>http://immich-machine-learning-cpu:3003</c>; unset: searches get a 503 while the box is away.</summary>
+    public string? Url { get; set; }
 }
 
 /// <summary>One GPU box.</summary>

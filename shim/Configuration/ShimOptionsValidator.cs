@@ -33,6 +33,11 @@ public sealed class ShimOptionsValidator : IValidateOptions<ShimOptions>
             }
         }
 
+        if (!string.IsNullOrEmpty(options.SearchFallback.Url))
+        {
+            CheckHttpUrl(options.SearchFallback.Url, "Shim:SearchFallback:Url", "a CPU Immich ML service for search queries, e.g. http://immich-machine-learning-cpu:3003", errors);
+        }
+
         CheckSpan(options.HoldLimit, "Shim:HoldLimit", errors);
         CheckSpan(options.SearchRetryAfter, "Shim:SearchRetryAfter", errors);
         CheckSpan(options.ConnectTimeout, "Shim:ConnectTimeout", errors);

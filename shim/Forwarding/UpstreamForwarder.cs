@@ -41,18 +41,30 @@ public sealed class UpstreamForwarder : IDisposable
 
     public async Task<ForwardOutcome> ForwardAsync(HttpContext context, Upstream upstream)
     {
-        var body = context.Request.Body;
-        var probe = new BodyReadProbe(body);
-        context.Request.Body = probe;
         upstream.BeginRequest();
-        ForwarderError error;
         try
         {
-            error = await _forwarder.SendAsync(context, upstream.Url.AbsoluteUri.TrimEnd('/'), _client, _config, HttpTransformer.Default);
+            return await ForwardAsync(context, upstream.Url);
         }
         finally
         {
             upstream.EndRequest();
+        }
+    }
+
+    /// <summary>To an ML service that no agent watches (the search fallback).</summary>
+    public async Task<ForwardOutcome> ForwardAsync(HttpContext context, Uri destination)
+    {
+        var body = context.Request.Body;
+        var probe = new BodyReadProbe(body);
+        context.Request.Body = probe;
+        ForwarderError error;
+        try
+        {
+            error = await _forwarder.SendAsync(context, destination.AbsoluteUri.TrimEnd('/'), _client, _config, HttpTransformer.Default);
+        }
+        finally
+        {
             context.Request.Body = body;
         }
 

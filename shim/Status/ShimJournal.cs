@@ -19,6 +19,7 @@ public sealed class ShimJournal(ShimMetrics metrics, IEnumerable<IJournalObserve
 {
     private const int EventCapacity = 30;
     private const string Unclassified = "unclassified";
+    private const string SearchFallbackName = "search-fallback";
     private readonly Lock _gate = new();
     private readonly Queue<StatusEvent> _events = new();
     private readonly IJournalObserver[] _observers = [.. observers];
@@ -67,6 +68,22 @@ public sealed class ShimJournal(ShimMetrics metrics, IEnumerable<IJournalObserve
                 Lose(kind, "upstream-error", $"{upstream.Name} failed mid-request ({outcome.Detail})", heldFor);
             }
         }
+    }
+
+    /// <summary>No GPU box serves, so a search query went to the CPU fallback.</summary>
+    public void SearchFallback(MlRequestKind kind, Uri fallback, ForwardOutcome outcome)
+    {
+        metrics.Decisions.WithLabels(kind.Label(), "forward", "search-fallback").Inc();
+        metrics.Forwarded.WithLabels(SearchFallbackName, outcome.Result == ForwardResult.Answered ? $"{outcome.StatusCode / 100}xx" : outcome.Error.ToString()).Inc();
+        Interlocked.Increment(ref _forwarded);
+        Tell(o => o.RequestSeen(kind));
+        JournalLog.SearchFallback(logger, fallback.Authority, outcome.Result == ForwardResult.Answered ? outcome.StatusCode.ToString(System.Globalization.CultureInfo.InvariantCulture) : outcome.Detail ?? "");
+    }
+
+    public void SearchFallbackUnreachable(Uri fallback, string? detail)
+    {
+        JournalLog.SearchFallbackUnreachable(logger, fallback.Authority, detail ?? "");
+        AddEvent($"The search fallback at {fallback.Authority} took no connection ({detail}); searches are refused while the GPU host is away");
     }
 
     public void Held(MlRequestKind kind, UpstreamHealth cause)
@@ -171,6 +188,12 @@ internal static partial class JournalLog
 
     [LoggerMessage(EventId = 206, Level = LogLevel.Information, Message = "A {Kind} client went away after {HeldSeconds:0.0} s")]
     public static partial void Abandoned(ILogger logger, string kind, double heldSeconds);
+
+    [LoggerMessage(EventId = 208, Level = LogLevel.Debug, Message = "Search query answered by the search fallback at {Fallback}: {Outcome}")]
+    public static partial void SearchFallback(ILogger logger, string fallback, string outcome);
+
+    [LoggerMessage(EventId = 209, Level = LogLevel.Warning, Message = "The search fallback at {Fallback} took no connection ({Detail}); refusing the search query")]
+    public static partial void SearchFallbackUnreachable(ILogger logger, string fallback, string detail);
 
     [LoggerMessage(EventId = 207, Level = LogLevel.Warning, Message = "Forwarding a {Kind} request to {Upstream} failed ({Error}): {Detail}")]
     public static partial void ForwardFailed(ILogger logger, string kind, string upstream, string error, string detail);
