@@ -58,7 +58,7 @@ public sealed partial class AgentService(AgentState state, WorkerSignals signals
     {
         BearerToken.Demand(context, options.Value.Token, "Sleep");
         LogSleepRequested(logger, request.Reason, context.Peer);
-        return Task.FromResult(sleep.Request(request.Reason, SleepChecks.From(state.Current)));
+        return sleep.RequestAsync(request.Reason, SleepChecks.From(state.Current), context.CancellationToken);
     }
 
     private static bool SameExceptTime(AgentStatus a, AgentStatus b)

@@ -5,8 +5,8 @@ namespace GpuSplit.Agent.Power;
 
 /// <summary>
 /// Carries out a Sleep request: the refusal policy first; then "going to sleep" is published (so the shim knows the
-/// box leaves on purpose and does not count it as a failure), and only after <see cref="SleepOptions.Delay"/> the
-/// command runs. A failed command is reported and the box counts as awake again; after a successful one the flag is
+/// box leaves on purpose and does not count it as a failure), and only after <see cref="SleepOptions.Delay"/>, if the
+/// caller is still there, the command runs. A failed command is reported and the box counts as awake again; after a successful one the flag is
 /// cleared <see cref="SleepOptions.ClearAfter"/> later, which on a real box is after it has woken up again.
 /// </summary>
 public sealed partial class SleepCoordinator(ISleepRefusalPolicy policy, ISleepCommand command, IPowerStatusSink status,
@@ -28,9 +28,11 @@ public sealed partial class SleepCoordinator(ISleepRefusalPolicy policy, ISleepC
         }
     }
 
-    public SleepReply Request(string reason, SleepCheck check)
+    /// <param name="caller">The Sleep call's own token: cancelled when the caller gives up or its connection dies.</param>
+    public async Task<SleepReply> RequestAsync(string reason, SleepCheck check, CancellationToken caller)
     {
         var why = string.IsNullOrWhiteSpace(reason) ? "no reason given" : reason.Trim();
+        PowerView announced;
         lock (_gate)
         {
             if (status.Current.GoingToSleep)
@@ -44,13 +46,39 @@ public sealed partial class SleepCoordinator(ISleepRefusalPolicy policy, ISleepC
                 return new SleepReply { Accepted = false, Refusal = refusal.Refusal, Message = refusal.Message };
             }
 
-            status.Publish(new PowerView(true, why, time.GetUtcNow(), null));
+            announced = new PowerView(true, why, time.GetUtcNow(), null);
+            status.Publish(announced);
             LogAccepted(logger, why, options.Value.Delay.TotalSeconds);
+        }
+
+        try
+        {
+            // The caller must still be there when the delay runs out. A request held up by a dead link reaches the
+            // agent when the link returns, long after its sender gave up (and the box may have work again); its
+            // cancellation arrives right behind it, so such a request ends here instead of suspending the box.
+            await Task.Delay(options.Value.Delay, time, caller);
+        }
+        catch (OperationCanceledException)
+        {
+            lock (_gate)
+            {
+                if (status.Current == announced)
+                {
+                    status.Publish(PowerView.Awake);
+                }
+            }
+
+            LogAbandoned(logger, why);
+            throw;
+        }
+
+        lock (_gate)
+        {
             _running = RunAsync(why, _stopping.Token);
         }
 
         var commandLine = string.Join(' ', [options.Value.Command, .. options.Value.Arguments]);
-        return new SleepReply { Accepted = true, Message = $"going to sleep in {options.Value.Delay.TotalSeconds:0.#} s ({commandLine})" };
+        return new SleepReply { Accepted = true, Message = $"going to sleep now: {commandLine}" };
     }
 
     public void Dispose()
@@ -63,7 +91,6 @@ public sealed partial class SleepCoordinator(ISleepRefusalPolicy policy, ISleepC
     {
         try
         {
-            await Task.Delay(options.Value.Delay, time, cancellationToken);
             var result = await command.RunAsync(cancellationToken);
             if (!result.Succeeded)
             {
@@ -85,6 +112,9 @@ public sealed partial class SleepCoordinator(ISleepRefusalPolicy policy, ISleepC
 
     [LoggerMessage(EventId = 811, Level = LogLevel.Warning, Message = "Sleep accepted ({Reason}): reported going to sleep, running the command in {DelaySeconds} s")]
     private static partial void LogAccepted(ILogger logger, string reason, double delaySeconds);
+
+    [LoggerMessage(EventId = 813, Level = LogLevel.Warning, Message = "Sleep abandoned ({Reason}): the caller went away before the delay ran out, so the box stays awake")]
+    private static partial void LogAbandoned(ILogger logger, string reason);
 
     [LoggerMessage(EventId = 812, Level = LogLevel.Information, Message = "Awake again after the sleep command")]
     private static partial void LogAwake(ILogger logger);

@@ -19,9 +19,10 @@ public sealed class SleepOptions
 
     /// <summary>
     /// Between reporting "going to sleep" and running the command, so the shim's watch stream carries the news
-    /// before the network goes down.
+    /// before the network goes down, and a request its caller has given up on is dropped. The Sleep reply comes
+    /// after it: keep it well under the shim's 10 s call timeout.
     /// </summary>
-    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:00:05")]
     public TimeSpan Delay { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>

@@ -27,17 +27,19 @@ public sealed class SleepCoordinatorTests : IDisposable
         var script = Script($"touch '{marker}'\ni=0\nwhile [ ! -f '{release}' ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done");
         using var coordinator = Coordinator(new SleepOptions { Command = script, Delay = TimeSpan.FromSeconds(2), ClearAfter = TimeSpan.FromSeconds(30) });
 
-        var reply = coordinator.Request("no ML work for 15 min", IdleCard);
+        var pending = coordinator.RequestAsync("no ML work for 15 min", IdleCard, TestContext.Current.CancellationToken);
 
-        Assert.True(reply.Accepted);
-        Assert.Equal($"going to sleep in 2 s ({script})", reply.Message);
+        Assert.False(pending.IsCompleted);
         Assert.Equal(new PowerView(true, "no ML work for 15 min", _clock.GetUtcNow(), null), _status.Current);
         Assert.False(File.Exists(marker));
 
         _clock.Advance(TimeSpan.FromSeconds(2));
+        var reply = await pending.WaitAsync(Bound, TestContext.Current.CancellationToken);
+        Assert.True(reply.Accepted);
+        Assert.Equal($"going to sleep now: {script}", reply.Message);
         await WaitForAsync(() => File.Exists(marker), "the sleep command's marker");
         Assert.True(_status.Current.GoingToSleep);
-        Assert.True(coordinator.Request("again", IdleCard).Accepted);
+        Assert.True((await coordinator.RequestAsync("again", IdleCard, TestContext.Current.CancellationToken)).Accepted);
 
         await File.WriteAllTextAsync(release, "", TestContext.Current.CancellationToken);
         // The clear-after wait starts when the command has finished; until then advancing the clock moves nothing.
@@ -57,8 +59,9 @@ public sealed class SleepCoordinatorTests : IDisposable
         var script = Script("echo 'Failed to suspend system via logind: Access denied' >&2\nexit 1");
         using var coordinator = Coordinator(new SleepOptions { Command = script, Delay = TimeSpan.FromSeconds(1) });
 
-        coordinator.Request("idle", IdleCard);
+        var pending = coordinator.RequestAsync("idle", IdleCard, TestContext.Current.CancellationToken);
         _clock.Advance(TimeSpan.FromSeconds(1));
+        await pending.WaitAsync(Bound, TestContext.Current.CancellationToken);
         await coordinator.Running.WaitAsync(Bound, TestContext.Current.CancellationToken);
 
         Assert.False(_status.Current.GoingToSleep);
@@ -66,13 +69,32 @@ public sealed class SleepCoordinatorTests : IDisposable
     }
 
     [Fact]
-    public void A_refusal_runs_nothing_and_reports_nothing()
+    public async Task A_caller_that_gives_up_during_the_delay_leaves_the_box_awake()
+    {
+        // A Sleep delayed by a dead link arrives with its cancellation right behind it.
+        var marker = Path.Combine(_folder.FullName, "suspended");
+        using var coordinator = Coordinator(new SleepOptions { Command = Script($"touch '{marker}'"), Delay = TimeSpan.FromSeconds(2) });
+        using var caller = new CancellationTokenSource();
+
+        var pending = coordinator.RequestAsync("idle", IdleCard, caller.Token);
+        Assert.True(_status.Current.GoingToSleep);
+        await caller.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => pending);
+        _clock.Advance(TimeSpan.FromMinutes(1));
+        Assert.Equal(PowerView.Awake, _status.Current);
+        Assert.True(coordinator.Running.IsCompleted);
+        Assert.False(File.Exists(marker));
+    }
+
+    [Fact]
+    public async Task A_refusal_runs_nothing_and_reports_nothing()
     {
         var marker = Path.Combine(_folder.FullName, "suspended");
-        using var coordinator = Coordinator(new SleepOptions { Command = Script($"touch '{marker}'"), Delay = TimeSpan.Zero });
+        using var coordinator = Coordinator(new SleepOptions { Command = Script($"touch '{marker}'") });
         var game = IdleCard with { Gpus = [new GpuUse(0, 97, [new GpuProcessUse(4242, 3500L << 20, IsWorker: false, null)])] };
 
-        var reply = coordinator.Request("idle", game);
+        var reply = await coordinator.RequestAsync("idle", game, TestContext.Current.CancellationToken);
 
         Assert.Equal((false, SleepRefusal.GpuInUse, "another process uses the GPU: pid 4242 with 3500 MiB on GPU 0"), (reply.Accepted, reply.Refusal, reply.Message));
         Assert.Empty(_status.History);
