@@ -26,10 +26,12 @@ public sealed partial class PowerLoop : BackgroundService
     private readonly Dictionary<int, WakeResult> _lastPackets = [];
     private readonly Dictionary<int, IdlePolicy> _idle = [];
     private readonly Dictionary<int, string> _sleep = [];
+    private readonly Dictionary<int, SleepCall> _sleepCalls = [];
     private readonly List<PowerEvent> _events = [];
     private readonly SemaphoreSlim _turn = new(1, 1);
     private DateTimeOffset? _awaySince;
     private DateTimeOffset? _pausedSince;
+    private MlBacklog? _backlog;
     private PowerReport _report = PowerReport.Initial;
 
     public PowerLoop(IPowerInputs inputs, PowerSignals signals, IImmichApi immich, IWakeOnLan wakeOnLan, IAgentPower agents, IQueuePausePolicy pause,
@@ -50,6 +52,11 @@ public sealed partial class PowerLoop : BackgroundService
 
     public override void Dispose()
     {
+        foreach (var call in _sleepCalls.Values)
+        {
+            call.Withdraw.Dispose();
+        }
+
         _turn.Dispose();
         base.Dispose();
     }
@@ -109,6 +116,12 @@ public sealed partial class PowerLoop : BackgroundService
             _missing.RecordLoss(loss.Queue, loss.At);
         }
 
+        // Waking comes first, on the last reading of Immich's queues: a held job must not wait for a slow API.
+        foreach (var box in boxes)
+        {
+            await WakeAsync(box, held, _backlog, cancellationToken);
+        }
+
         MlBacklog? backlog = null;
         string? immichProblem = ImmichOptions.DisabledReason;
         if (_immich.Enabled)
@@ -118,10 +131,7 @@ public sealed partial class PowerLoop : BackgroundService
             immichProblem = queues.Error;
         }
 
-        foreach (var box in boxes)
-        {
-            await WakeAsync(box, held, backlog, cancellationToken);
-        }
+        _backlog = backlog;
 
         if (_immich.Enabled && backlog is not null)
         {
@@ -235,6 +245,30 @@ public sealed partial class PowerLoop : BackgroundService
             _idle[box.Index] = idle = new IdlePolicy(Options.Create(_options), _time);
         }
 
+        // The agent answers after its own delay (or not at all, if the box just vanished): the call runs beside the
+        // loop, and its answer is taken at the first turn after it came.
+        if (_sleepCalls.TryGetValue(box.Index, out var call))
+        {
+            if (!call.Answer.IsCompleted)
+            {
+                if (held + box.InFlight > 0 || !box.Answering)
+                {
+                    // Work came, or the box vanished with the request on the wire: withdraw it. The agent drops a
+                    // request whose caller has gone before its delay runs out, even one delivered late.
+                    await call.Withdraw.CancelAsync();
+                }
+
+                _sleep[box.Index] = $"asking the agent to sleep: {call.Reason}";
+                return;
+            }
+
+            _sleepCalls.Remove(box.Index);
+            call.Withdraw.Dispose();
+            var answer = call.Answer.IsCompletedSuccessfully ? call.Answer.Result : new SleepAnswer(false, "withdrawn: work arrived or the box went away while asking");
+            idle.Answered(answer.Accepted, answer.Message);
+            Event($"{box.Name}: {(answer.Accepted ? $"asked to sleep: {call.Reason}" : $"the agent refused to sleep: {answer.Message}")}");
+        }
+
         var decision = idle.Decide(new IdleInput(box.Serving && !box.GoingToSleep, box.InFlight + held, _inputs.LastWorkAt, backlog));
         if (box.GoingToSleep)
         {
@@ -242,17 +276,18 @@ public sealed partial class PowerLoop : BackgroundService
             return;
         }
 
-        if (!decision.AskToSleep)
+        _sleep[box.Index] = decision.Reason;
+        if (decision.AskToSleep)
         {
-            _sleep[box.Index] = decision.Reason;
-            return;
+            var withdraw = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var asking = _agents.SleepAsync(box, decision.Reason, withdraw.Token);
+            _sleepCalls[box.Index] = new SleepCall(asking, decision.Reason, withdraw);
+            _ = asking.ContinueWith(_ => _signals.Nudge(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            _sleep[box.Index] = $"asking the agent to sleep: {decision.Reason}";
         }
-
-        var answer = await _agents.SleepAsync(box, decision.Reason, cancellationToken);
-        idle.Answered(answer.Accepted, answer.Message);
-        _sleep[box.Index] = answer.Accepted ? $"asked to sleep: {decision.Reason}" : $"the agent refused to sleep: {answer.Message}";
-        Event($"{box.Name}: {_sleep[box.Index]}");
     }
+
+    private sealed record SleepCall(Task<SleepAnswer> Answer, string Reason, CancellationTokenSource Withdraw);
 
     private void Event(string text)
     {

@@ -3,7 +3,7 @@ using System.Net.Sockets;
 using GpuSplit.Protos.V1;
 using GpuSplit.Shim.Immich;
 using GpuSplit.Shim.Power;
-using GpuSplit.Shim.Tests.Immich;
+using GpuSplit.Testing.Immich;
 using GpuSplit.Shim.Tests.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -92,6 +92,8 @@ public sealed class PowerLoopTests : IAsyncLifetime
         _inputs.LastWorkAt = _clock.GetUtcNow();
         _clock.Advance(TimeSpan.FromMinutes(15));
         await loop.RunOnceAsync(TestContext.Current.CancellationToken);
+        Assert.Equal("asking the agent to sleep: no ML work for 15 min and Immich's ML queues are empty", loop.Report.Boxes.Single().Sleep);
+        await RunUntilAsync(loop, r => r.Boxes.Single().Sleep.StartsWith("asked to sleep", StringComparison.Ordinal));
         await loop.RunOnceAsync(TestContext.Current.CancellationToken);
         Assert.Equal(["no ML work for 15 min and Immich's ML queues are empty"], _agent.Service.SleepRequests);
         Assert.Equal("Bearer agent-token", _agent.Service.Authorizations.Single());
@@ -112,6 +114,7 @@ public sealed class PowerLoopTests : IAsyncLifetime
         _clock.Advance(TimeSpan.FromMinutes(15));
 
         await loop.RunOnceAsync(TestContext.Current.CancellationToken);
+        await RunUntilAsync(loop, r => r.Boxes.Single().Sleep.StartsWith("the agent refused", StringComparison.Ordinal));
         _clock.Advance(TimeSpan.FromMinutes(4));
         await loop.RunOnceAsync(TestContext.Current.CancellationToken);
         Assert.Single(_agent.Service.SleepRequests);
@@ -119,7 +122,29 @@ public sealed class PowerLoopTests : IAsyncLifetime
 
         _clock.Advance(TimeSpan.FromMinutes(1));
         await loop.RunOnceAsync(TestContext.Current.CancellationToken);
+        Assert.StartsWith("asking the agent to sleep", loop.Report.Boxes.Single().Sleep, StringComparison.Ordinal);
+        await RunUntilAsync(loop, r => r.Boxes.Single().Sleep.StartsWith("the agent refused", StringComparison.Ordinal));
         Assert.Equal(2, _agent.Service.SleepRequests.Count);
+    }
+
+    [Fact]
+    public async Task A_sleep_request_still_unanswered_when_work_arrives_is_withdrawn()
+    {
+        // An agent that takes the connection and never answers: the request stays on its way.
+        using var silent = new TcpListener(IPAddress.Loopback, 0);
+        silent.Start();
+        var loop = Loop();
+        _inputs.Box = _inputs.Box with { Agent = new Uri($"http://127.0.0.1:{((IPEndPoint)silent.LocalEndpoint).Port}"), Answering = true, Serving = true };
+        await loop.RunOnceAsync(TestContext.Current.CancellationToken);
+        _clock.Advance(TimeSpan.FromMinutes(15));
+        await loop.RunOnceAsync(TestContext.Current.CancellationToken);
+        Assert.StartsWith("asking the agent to sleep", loop.Report.Boxes.Single().Sleep, StringComparison.Ordinal);
+
+        _inputs.HeldJobs = 1;
+        await RunUntilAsync(loop, r => !r.Boxes.Single().Sleep.StartsWith("asking", StringComparison.Ordinal));
+
+        Assert.Equal("1 request(s) in flight or held", loop.Report.Boxes.Single().Sleep);
+        Assert.Contains(loop.Report.Events, e => e.Text == "gpu-box: the agent refused to sleep: withdrawn: work arrived or the box went away while asking");
     }
 
     [Fact]
@@ -131,6 +156,7 @@ public sealed class PowerLoopTests : IAsyncLifetime
         _clock.Advance(TimeSpan.FromMinutes(15));
 
         await loop.RunOnceAsync(TestContext.Current.CancellationToken);
+        await RunUntilAsync(loop, r => !r.Boxes.Single().Sleep.StartsWith("asking", StringComparison.Ordinal));
 
         Assert.Equal("the agent refused to sleep: Unauthenticated: Sleep needs the agent's token: authorization: Bearer <token>", loop.Report.Boxes.Single().Sleep);
     }
@@ -198,6 +224,23 @@ public sealed class PowerLoopTests : IAsyncLifetime
         var wake = new WakeOnLanOptions { Upstreams = [new UpstreamWakeOptions { Wake = new WakeOptions { Mac = "1c:1b:0d:9a:4e:f2", Address = "127.0.0.1", Port = port } }] };
         return new PowerLoop(_inputs, _signals, immich, new WakeOnLanSender(_clock, NullLogger<WakeOnLanSender>.Instance), _agents,
             new QueuePausePolicy(HoldLimit, _clock), new MissingPolicy(), Options.Create(options), Options.Create(wake), _clock, NullLogger<PowerLoop>.Instance);
+    }
+
+    /// <summary>Turns the loop (the fake clock standing still) until the report shows what the Sleep call's answer did.</summary>
+    private static async Task RunUntilAsync(PowerLoop loop, Func<PowerReport, bool> condition)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            await loop.RunOnceAsync(TestContext.Current.CancellationToken);
+            if (condition(loop.Report))
+            {
+                return;
+            }
+
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"the loop never got there; last word: {loop.Report.Boxes.Single().Sleep}");
+            await Task.Delay(20, TestContext.Current.CancellationToken);
+        }
     }
 
     /// <summary>Magic packets that arrived since the last call; each checked to be one for the configured MAC.</summary>
