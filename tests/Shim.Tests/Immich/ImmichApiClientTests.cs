@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using GpuSplit.Shim.Immich;
+using GpuSplit.Testing.Immich;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 

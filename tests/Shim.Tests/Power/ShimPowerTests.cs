@@ -3,8 +3,8 @@ using System.Net.Sockets;
 using System.Text.Json;
 using GpuSplit.Shim.Immich;
 using GpuSplit.Shim.Power;
-using GpuSplit.Shim.Tests.Immich;
 using GpuSplit.Shim.Tests.Infrastructure;
+using ImmichApiStandIn = GpuSplit.Testing.Immich.ImmichApiStandIn;
 
 namespace GpuSplit.Shim.Tests.Power;
 

@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
-namespace GpuSplit.Shim.Tests.Immich;
+namespace GpuSplit.Testing.Immich;
 
 /// <summary>
 /// A real HTTP server on loopback answering the part of Immich's API the shim uses, with the endpoints and JSON

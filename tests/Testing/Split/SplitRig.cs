@@ -35,6 +35,15 @@ public sealed record SplitRigOptions
 
     /// <summary>The shim's Shim:HoldLimit: how long a background job may wait for the box.</summary>
     public TimeSpan HoldLimit { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>More shim settings, after the rig's own (a later value wins), e.g. <c>--Shim:Power:IdleTime=00:00:03</c>.</summary>
+    public IReadOnlyList<string> ShimArguments { get; init; } = [];
+
+    /// <summary>More agent settings, after the rig's own, e.g. <c>--Agent:Token=...</c>.</summary>
+    public IReadOnlyList<string> AgentArguments { get; init; } = [];
+
+    /// <summary>Environment variables for the agent (the fake NVML's state file).</summary>
+    public IReadOnlyDictionary<string, string> AgentEnvironment { get; init; } = new Dictionary<string, string>();
 }
 
 /// <summary>
@@ -172,8 +181,8 @@ public sealed class SplitRig : IAsyncDisposable
         {
             WorkingDirectory = AgentProcess.BuildDirectory,
         };
-        foreach (var arg in new[]
-                 {
+        foreach (var arg in (string[])
+                 [
                      Path.Combine(AgentProcess.BuildDirectory, "agent.dll"),
                      "--urls", $"http://{box}:{AgentPort.ToString(CultureInfo.InvariantCulture)}",
                      $"--Agent:Worker:Container={Ml.Name}",
@@ -181,9 +190,15 @@ public sealed class SplitRig : IAsyncDisposable
                      $"--Agent:Docker:Endpoint={engine.Host}",
                      // No card on this machine; the rows are about the worker's failures, not VRAM readings.
                      "--Agent:Gpu:Enabled=false",
-                 })
+                     .. options.AgentArguments,
+                 ])
         {
             agent.ArgumentList.Add(arg);
+        }
+
+        foreach (var (name, value) in options.AgentEnvironment)
+        {
+            agent.Environment[name] = value;
         }
 
         Agent = Box.StartProcess(agent);
@@ -200,6 +215,7 @@ public sealed class SplitRig : IAsyncDisposable
             // Per-request lines would cost CPU the measurement needs; state changes stay visible.
             "--Logging:LogLevel:Default=Warning",
             "--Logging:LogLevel:GpuSplit=Information",
+            .. options.ShimArguments,
         ]), "shim");
         _parts.Add(Shim);
 
