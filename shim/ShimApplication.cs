@@ -64,6 +64,7 @@ public static class ShimApplication
         services.AddSingleton<IAdmissionPolicy, HealthGatedAdmission>();
         services.AddSingleton<HoldQueue>();
         services.AddSingleton<AdmissionGate>();
+        services.AddSingleton<ITransientFailurePolicy, TransientFailurePolicy>();
         services.AddHttpForwarder();
         services.AddSingleton<UpstreamForwarder>();
 

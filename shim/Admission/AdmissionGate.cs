@@ -31,8 +31,12 @@ public sealed class AdmissionGate(
     public async Task AdmitAsync(HttpContext context, MlRequestKind kind)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
+        // The limit counts from arrival: a job sent again after its box failed has already spent some of Immich's 300 s.
+        var deadline = time.GetUtcNow() + _settings.HoldLimit;
         DateTimeOffset? heldSince = null;
         var holding = false;
+        // Background jobs only: a search is never sent twice, a person is waiting for it.
+        using var spool = kind.IsInteractive() ? null : new RequestSpool(context.Request.Body, _settings.SpoolDirectory);
         try
         {
             while (true)
@@ -48,21 +52,35 @@ public sealed class AdmissionGate(
                             holding = false;
                         }
 
-                        var outcome = await forwarder.ForwardAsync(context, forward.Upstream);
-                        if (outcome.Result == ForwardResult.NotConnected)
+                        var outcome = await forwarder.ForwardAsync(context, forward.Upstream, spool);
+                        if (outcome.Result != ForwardResult.NotDone)
                         {
-                            forward.Upstream.MarkUnreachable($"its ML service at {forward.Upstream.Url.Authority} took no connection ({outcome.Detail})");
-                            continue;
+                            journal.Forwarded(kind, forward.Upstream, outcome, time.GetUtcNow() - heldSince);
+                            return;
                         }
 
-                        journal.Forwarded(kind, forward.Upstream, outcome, time.GetUtcNow() - heldSince);
-                        return;
+                        var failed = MarkFailed(forward.Upstream, outcome);
+                        if (spool is not null)
+                        {
+                            journal.Replaying(kind, forward.Upstream, outcome.Reason!, outcome.Detail ?? "");
+                        }
+                        else if (outcome.BodyTouched)
+                        {
+                            // Part of the query went to the box and is gone: say so now rather than send a 502.
+                            await RefuseAsync(context, kind, failed.State,
+                                new ProblemBody("gpu-host-unavailable", $"GPU host {failed.State}: {failed.Reason}; try again shortly", failed.State,
+                                    (int)Math.Ceiling(_settings.SearchRetryAfter.TotalSeconds)),
+                                heldSince);
+                            return;
+                        }
+
+                        continue;
 
                     case AdmissionDecision.Refuse refuse:
                         if (kind == MlRequestKind.Search && _fallback is { } fallback)
                         {
                             var answered = await forwarder.ForwardAsync(context, fallback);
-                            if (answered.Result != ForwardResult.NotConnected)
+                            if (answered.Result != ForwardResult.NotDone)
                             {
                                 journal.SearchFallback(kind, fallback, answered);
                                 return;
@@ -104,7 +122,7 @@ public sealed class AdmissionGate(
                             journal.Held(kind, hold.Cause);
                         }
 
-                        var remaining = heldSince.Value + _settings.HoldLimit - time.GetUtcNow();
+                        var remaining = deadline - time.GetUtcNow();
                         try
                         {
                             if (remaining <= TimeSpan.Zero)
@@ -142,6 +160,19 @@ public sealed class AdmissionGate(
                 holds.Leave();
             }
         }
+    }
+
+    private static UpstreamHealth MarkFailed(Upstream upstream, ForwardOutcome outcome)
+    {
+        var (state, what) = outcome.Reason switch
+        {
+            ReplayReasons.OutOfMemory or ReplayReasons.WorkerFailed or ReplayReasons.GatewayError =>
+                (HostStates.MlFailing, $"its ML service answered {outcome.Detail}"),
+            ReplayReasons.BoxGone => (HostStates.MlUnreachable, "it vanished while working on a request"),
+            _ => (HostStates.MlUnreachable, $"its ML service at {upstream.Url.Authority} failed before answering ({outcome.Detail})"),
+        };
+        upstream.MarkFailed(state, $"{what}; passed over until its agent says serving again");
+        return upstream.Health;
     }
 
     private Task RefuseAsync(HttpContext context, MlRequestKind kind, string reason, ProblemBody body, DateTimeOffset? heldSince)

@@ -27,10 +27,11 @@ public sealed class ShimOptions
     public TimeSpan ResponseTimeout { get; set; } = TimeSpan.FromSeconds(300);
 
     /// <summary>
-    /// After a connection to an ML service fails while its agent still says serving, how long that box is
-    /// passed over before it is tried again.
+    /// Where background jobs' request bodies are kept while they are forwarded, so that a job whose box fails before
+    /// answering can be sent again. One file per job in flight, at most <see cref="MaxRequestBodyBytes"/> each,
+    /// deleted when the request ends.
     /// </summary>
-    public TimeSpan UnreachableCooldown { get; set; } = TimeSpan.FromSeconds(5);
+    public string SpoolDirectory { get; set; } = Path.Combine(Path.GetTempPath(), "gpusplit-shim");
 
     /// <summary>Largest request body accepted, like the ML service's own spool limit.</summary>
     public long MaxRequestBodyBytes { get; set; } = 64L * 1024 * 1024;
@@ -77,10 +78,13 @@ public sealed class AgentWatchOptions
     /// HTTP/2 ping interval on the open watch streams. A box that loses power or link sends no reset, so
     /// without pings a watch would wait forever on a dead connection.
     /// </summary>
-    public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(5);
+    public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>A ping unanswered for this long ends the streams: the box is gone.</summary>
-    public TimeSpan KeepAliveTimeout { get; set; } = TimeSpan.FromSeconds(5);
+    /// <summary>
+    /// A ping unanswered for this long ends the streams: the box is gone. With the interval, a vanished box is
+    /// noticed within about 3 s; a ping on the LAN costs a few bytes.
+    /// </summary>
+    public TimeSpan KeepAliveTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>First delay before reconnecting to an agent that did not answer; doubles up to the maximum.</summary>
     public TimeSpan ReconnectDelay { get; set; } = TimeSpan.FromMilliseconds(500);

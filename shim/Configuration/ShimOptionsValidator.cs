@@ -42,15 +42,19 @@ public sealed class ShimOptionsValidator : IValidateOptions<ShimOptions>
         CheckSpan(options.SearchRetryAfter, "Shim:SearchRetryAfter", errors);
         CheckSpan(options.ConnectTimeout, "Shim:ConnectTimeout", errors);
         CheckSpan(options.ResponseTimeout, "Shim:ResponseTimeout", errors);
-        CheckSpan(options.UnreachableCooldown, "Shim:UnreachableCooldown", errors);
         CheckSpan(options.AgentWatch.ConnectTimeout, "Shim:AgentWatch:ConnectTimeout", errors);
-        CheckSpan(options.AgentWatch.KeepAliveInterval, "Shim:AgentWatch:KeepAliveInterval", errors);
-        CheckSpan(options.AgentWatch.KeepAliveTimeout, "Shim:AgentWatch:KeepAliveTimeout", errors);
+        CheckPing(options.AgentWatch.KeepAliveInterval, "Shim:AgentWatch:KeepAliveInterval", errors);
+        CheckPing(options.AgentWatch.KeepAliveTimeout, "Shim:AgentWatch:KeepAliveTimeout", errors);
         CheckSpan(options.AgentWatch.ReconnectDelay, "Shim:AgentWatch:ReconnectDelay", errors);
         CheckSpan(options.AgentWatch.ReconnectMaxDelay, "Shim:AgentWatch:ReconnectMaxDelay", errors);
         if (options.MaxHeldRequests < 0)
         {
             errors.Add("Shim:MaxHeldRequests must be 0 (no holding) or more");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.SpoolDirectory))
+        {
+            errors.Add("Shim:SpoolDirectory must name a folder the shim can write to (background jobs' bodies are kept there while forwarded)");
         }
 
         if (options.MaxRequestBodyBytes <= 0)
@@ -82,6 +86,15 @@ public sealed class ShimOptionsValidator : IValidateOptions<ShimOptions>
         }
 
         return uri;
+    }
+
+    // .NET's HTTP/2 pings refuse anything under a second.
+    private static void CheckPing(TimeSpan value, string key, List<string> errors)
+    {
+        if (value < TimeSpan.FromSeconds(1) || value > OneDay)
+        {
+            errors.Add($"{key} must be a duration between 1 s and one day, written like 00:00:02 (it is {value})");
+        }
     }
 
     // TimeSpan binding reads "240" as 240 days; the range check turns that mistake into a clear message.

@@ -8,11 +8,17 @@ public enum ForwardResult
     /// <summary>The box answered; its status went to the client.</summary>
     Answered,
 
-    /// <summary>No connection to the box and not a byte of the body sent: the request can go elsewhere or wait.</summary>
-    NotConnected,
+    /// <summary>
+    /// The box failed for a transient reason before anything reached the client (no connection, a connection
+    /// dropped before the answer, an out-of-memory answer, the box gone): the work was not done, and the client
+    /// has not heard a word yet.
+    /// </summary>
+    NotDone,
 
-    /// <summary>Broke after the request left (or the answer started): the client got an error status or a cut connection.</summary>
+    /// <summary>Broke otherwise, or after the answer started: the client got an error status or a cut connection.</summary>
     Failed,
 }
 
-public sealed record ForwardOutcome(ForwardResult Result, int StatusCode, ForwarderError Error, string? Detail);
+/// <param name="Reason">For <see cref="ForwardResult.NotDone"/>: why, as counted in <c>shim_replays_total</c>.</param>
+/// <param name="BodyTouched">The attempt read some of the request body (so without a spool it cannot be sent again).</param>
+public sealed record ForwardOutcome(ForwardResult Result, int StatusCode, ForwarderError Error, string? Detail, string? Reason = null, bool BodyTouched = false);

@@ -9,18 +9,22 @@ namespace GpuSplit.Shim.Forwarding;
 /// <summary>
 /// Sends one request to one GPU box with YARP, streaming the body both ways. Connect timeout and response
 /// (inactivity) timeout as in the seed's nginx. When the box dies mid-answer YARP aborts the client's
-/// connection, so the client sees an error, never a cut-short 200.
+/// connection, so the client sees an error, never a cut-short 200. When it fails before anything reached the
+/// client, the attempt is undone and reported as <see cref="ForwardResult.NotDone"/>, so the caller can hold the
+/// job and send it again from its <see cref="RequestSpool"/>.
 /// </summary>
 public sealed class UpstreamForwarder : IDisposable
 {
     private readonly IHttpForwarder _forwarder;
+    private readonly ITransientFailurePolicy _failures;
     private readonly HttpMessageInvoker _client;
     private readonly ForwarderRequestConfig _config;
 
-    public UpstreamForwarder(IHttpForwarder forwarder, IOptions<ShimOptions> options)
+    public UpstreamForwarder(IHttpForwarder forwarder, ITransientFailurePolicy failures, IOptions<ShimOptions> options)
     {
         var settings = options.Value;
         _forwarder = forwarder;
+        _failures = failures;
         _client = new HttpMessageInvoker(new SocketsHttpHandler
         {
             ConnectTimeout = settings.ConnectTimeout,
@@ -39,12 +43,13 @@ public sealed class UpstreamForwarder : IDisposable
         };
     }
 
-    public async Task<ForwardOutcome> ForwardAsync(HttpContext context, Upstream upstream)
+    /// <param name="spool">A background job's copy of its body: the attempt reads from it, so it can be sent again.</param>
+    public async Task<ForwardOutcome> ForwardAsync(HttpContext context, Upstream upstream, RequestSpool? spool)
     {
         upstream.BeginRequest();
         try
         {
-            return await ForwardAsync(context, upstream.Url);
+            return await ForwardAsync(context, upstream.Url, spool, inspectErrors: true, upstream.WhenGone);
         }
         finally
         {
@@ -52,36 +57,53 @@ public sealed class UpstreamForwarder : IDisposable
         }
     }
 
-    /// <summary>To an ML service that no agent watches (the search fallback).</summary>
-    public async Task<ForwardOutcome> ForwardAsync(HttpContext context, Uri destination)
+    /// <summary>To an ML service that no agent watches (the search fallback): its answers go to the client as they are.</summary>
+    public Task<ForwardOutcome> ForwardAsync(HttpContext context, Uri destination) =>
+        ForwardAsync(context, destination, spool: null, inspectErrors: false, CancellationToken.None);
+
+    /// <param name="gone">Cancelled when the box vanishes: an attempt whose answer has not started is then taken back.</param>
+    private async Task<ForwardOutcome> ForwardAsync(HttpContext context, Uri destination, RequestSpool? spool, bool inspectErrors, CancellationToken gone)
     {
         var body = context.Request.Body;
-        var probe = new BodyReadProbe(body);
+        var probe = new BodyReadProbe(spool?.NextAttempt() ?? body);
         context.Request.Body = probe;
+        var transformer = new AttemptTransformer(_failures, inspectErrors);
+        using var abandon = new CancellationTokenSource();
+        // A box that vanished (its agent no longer answers) leaves the attempt stalled on a dead connection until TCP
+        // gives up; the job is better held and sent again on a fresh connection once the box is back.
+        using var vanished = gone.Register(() =>
+        {
+            if (!transformer.Answered)
+            {
+                abandon.Cancel();
+            }
+        });
         ForwarderError error;
         try
         {
-            error = await _forwarder.SendAsync(context, destination.AbsoluteUri.TrimEnd('/'), _client, _config, HttpTransformer.Default);
+            error = await _forwarder.SendAsync(context, destination.AbsoluteUri.TrimEnd('/'), _client, _config, transformer, abandon.Token);
         }
         finally
         {
             context.Request.Body = body;
         }
 
-        if (error == ForwarderError.None)
+        if (error == ForwarderError.None && transformer.Verdict is null)
         {
             return new ForwardOutcome(ForwardResult.Answered, context.Response.StatusCode, error, null);
         }
 
-        var detail = context.Features.Get<IForwarderErrorFeature>()?.Exception?.GetBaseException().Message ?? error.ToString();
-        if (error is ForwarderError.Request or ForwarderError.RequestTimedOut
-            && !probe.Started && !context.Response.HasStarted && !context.RequestAborted.IsCancellationRequested)
+                var detail = transformer.VerdictDetail
+            ?? context.Features.Get<IForwarderErrorFeature>()?.Exception?.GetBaseException().Message
+            ?? error.ToString();
+        var reason = transformer.Verdict ?? (abandon.IsCancellationRequested ? ReplayReasons.BoxGone : _failures.ForTransport(error));
+        if (reason is not null && !context.Response.HasStarted && !context.RequestAborted.IsCancellationRequested)
         {
-            // YARP has set 502 or 504, but nothing reached the box: undo that, the request is still whole.
+            // YARP has set its 502 or 504, or copied the box's error status: undo that, the client has heard nothing.
             context.Features.Set<IForwarderErrorFeature>(null);
-            context.Response.Headers.Clear();
+            context.Response.Clear();
             context.Response.StatusCode = StatusCodes.Status200OK;
-            return new ForwardOutcome(ForwardResult.NotConnected, 0, error, detail);
+            return new ForwardOutcome(ForwardResult.NotDone, 0, error, detail, reason, probe.Started);
         }
 
         return new ForwardOutcome(ForwardResult.Failed, context.Response.StatusCode, error, detail);

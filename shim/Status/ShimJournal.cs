@@ -86,6 +86,14 @@ public sealed class ShimJournal(ShimMetrics metrics, IEnumerable<IJournalObserve
         AddEvent($"The search fallback at {fallback.Authority} took no connection ({detail}); searches are refused while the GPU host is away");
     }
 
+    /// <summary>A job's box failed before answering, for a reason worth waiting out: it is held and sent again from its spool.</summary>
+    public void Replaying(MlRequestKind kind, Upstream upstream, string reason, string detail)
+    {
+        metrics.Replays.WithLabels(kind.Label(), reason).Inc();
+        JournalLog.Replaying(logger, kind.Label(), upstream.Name, reason, detail);
+        AddEvent($"A {kind.Label()} job will be sent again ({reason}): {upstream.Name} failed before answering");
+    }
+
     public void Held(MlRequestKind kind, UpstreamHealth cause)
     {
         metrics.Decisions.WithLabels(kind.Label(), "hold", cause.State).Inc();
@@ -194,6 +202,9 @@ internal static partial class JournalLog
 
     [LoggerMessage(EventId = 209, Level = LogLevel.Warning, Message = "The search fallback at {Fallback} took no connection ({Detail}); refusing the search query")]
     public static partial void SearchFallbackUnreachable(ILogger logger, string fallback, string detail);
+
+    [LoggerMessage(EventId = 210, Level = LogLevel.Warning, Message = "{Upstream} failed a {Kind} job before answering ({Reason}): {Detail}. Holding it to send it again")]
+    public static partial void Replaying(ILogger logger, string kind, string upstream, string reason, string detail);
 
     [LoggerMessage(EventId = 207, Level = LogLevel.Warning, Message = "Forwarding a {Kind} request to {Upstream} failed ({Error}): {Detail}")]
     public static partial void ForwardFailed(ILogger logger, string kind, string upstream, string error, string detail);

@@ -19,6 +19,9 @@ public sealed class ShimMetrics
         LostJobs = factory.CreateCounter("shim_lost_jobs_total",
             "Background jobs answered with an error; Immich drops these until an admin presses Missing.",
             "kind", "reason");
+        Replays = factory.CreateCounter("shim_replays_total",
+            "Background jobs whose GPU box failed before answering, held to be sent again from their spool, by reason.",
+            "kind", "reason");
         Forwarded = factory.CreateCounter("shim_forwarded_total",
             "Requests sent to a GPU box, by box and outcome (status class, or the forwarding error).",
             "upstream", "outcome");
@@ -38,6 +41,8 @@ public sealed class ShimMetrics
     public Counter Decisions { get; }
 
     public Counter LostJobs { get; }
+
+    public Counter Replays { get; }
 
     public Counter Forwarded { get; }
 

@@ -57,13 +57,13 @@ public sealed class AgentWatcher : BackgroundService
             WatchAsync(
                 "health",
                 ct => health.Watch(new HealthCheckRequest(), _headers, cancellationToken: ct),
-                m => _upstream.Observe(v => v with { Health = m.Status, LastError = null }),
+                m => _upstream.Heard(v => v with { Health = m.Status, LastError = null }),
                 e => _upstream.Observe(v => v with { Health = null, LastError = e }),
                 stoppingToken),
             WatchAsync(
                 "status",
                 ct => agent.WatchStatus(new WatchStatusRequest(), _headers, cancellationToken: ct),
-                m => _upstream.Observe(v => v with { Status = m, LastError = null }),
+                m => _upstream.Heard(v => v with { Status = m, LastError = null }),
                 e => _upstream.Observe(v => v with { Status = null, LastError = e }),
                 stoppingToken));
     }

@@ -11,14 +11,13 @@ public sealed class Upstream
     private readonly Lock _gate = new();
     private readonly IUpstreamHealthPolicy _policy;
     private readonly TimeProvider _time;
-    private readonly TimeSpan _unreachableCooldown;
     private AgentView _view = AgentView.Initial;
     private UpstreamHealth _health;
-    private string? _unreachable;
-    private ITimer? _unreachableTimer;
+    private (string State, string Reason)? _failed;
+    private CancellationTokenSource _gone = new();
     private int _inFlight;
 
-    public Upstream(string name, Uri url, Uri agent, string? token, IUpstreamHealthPolicy policy, TimeProvider time, TimeSpan unreachableCooldown)
+    public Upstream(string name, Uri url, Uri agent, string? token, IUpstreamHealthPolicy policy, TimeProvider time)
     {
         Name = name;
         Url = url;
@@ -26,7 +25,6 @@ public sealed class Upstream
         Token = token;
         _policy = policy;
         _time = time;
-        _unreachableCooldown = unreachableCooldown;
         var (condition, state, reason) = policy.Assess(_view);
         _health = new UpstreamHealth(condition, state, reason, time.GetUtcNow());
     }
@@ -70,6 +68,18 @@ public sealed class Upstream
 
     public int InFlight => Volatile.Read(ref _inFlight);
 
+    /// <summary>Cancelled when the box vanishes (its agent stops answering); a new token each time.</summary>
+    public CancellationToken WhenGone
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _gone.Token;
+            }
+        }
+    }
+
     /// <summary>Free VRAM over the box's GPUs, as the agent last reported; 0 when unknown.</summary>
     public ulong FreeVramBytes
     {
@@ -93,38 +103,38 @@ public sealed class Upstream
 
     public void EndRequest() => Interlocked.Decrement(ref _inFlight);
 
-    /// <summary>Applies news from the agent's watch streams.</summary>
-    public void Observe(Func<AgentView, AgentView> change)
+    /// <summary>A message from the agent: what it says now, heard after everything before it.</summary>
+    public void Heard(Func<AgentView, AgentView> change) => Apply(change, heard: true);
+
+    /// <summary>A watch stream was lost or could not be opened.</summary>
+    public void Observe(Func<AgentView, AgentView> change) => Apply(change, heard: false);
+
+    /// <summary>
+    /// The ML service failed although the agent says serving: it refused or dropped a connection, or answered that it
+    /// ran out of memory (the agent may not have noticed yet: a killed worker, a stuck one). The box is passed over
+    /// until its agent says serving again in a message heard after this, not for a fixed time: a box whose link went
+    /// down keeps its mark until its agent answers again, however long that takes.
+    /// </summary>
+    /// <param name="state"><see cref="HostStates.MlUnreachable"/> or <see cref="HostStates.MlFailing"/>.</param>
+    public void MarkFailed(string state, string reason)
+    {
+        lock (_gate)
+        {
+            _failed = (state, reason);
+        }
+
+        Reassess();
+    }
+
+    private void Apply(Func<AgentView, AgentView> change, bool heard)
     {
         lock (_gate)
         {
             _view = change(_view);
-        }
-
-        Reassess();
-    }
-
-    /// <summary>
-    /// The ML service refused or did not take a connection although the agent says serving (the box may be
-    /// going down before its agent's stream notices). The box is passed over for the cooldown, then tried again.
-    /// </summary>
-    public void MarkUnreachable(string reason)
-    {
-        lock (_gate)
-        {
-            _unreachable = reason;
-            _unreachableTimer?.Dispose();
-            _unreachableTimer = _time.CreateTimer(_ => EndCooldown(), null, _unreachableCooldown, Timeout.InfiniteTimeSpan);
-        }
-
-        Reassess();
-    }
-
-    private void EndCooldown()
-    {
-        lock (_gate)
-        {
-            _unreachable = null;
+            if (heard && _failed is not null && _policy.Assess(_view).Condition == UpstreamCondition.Serving)
+            {
+                _failed = null;
+            }
         }
 
         Reassess();
@@ -132,12 +142,13 @@ public sealed class Upstream
 
     private void Reassess()
     {
+        CancellationTokenSource? vanished = null;
         lock (_gate)
         {
             var (condition, state, reason) = _policy.Assess(_view);
-            if (condition == UpstreamCondition.Serving && _unreachable is not null)
+            if (condition == UpstreamCondition.Serving && _failed is { } failed)
             {
-                (condition, state, reason) = (UpstreamCondition.Transient, HostStates.MlUnreachable, _unreachable);
+                (condition, state, reason) = (UpstreamCondition.Transient, failed.State, failed.Reason);
             }
 
             var previous = _health;
@@ -147,11 +158,24 @@ public sealed class Upstream
                 return;
             }
 
+            if (state == HostStates.Asleep && previous.State != HostStates.Asleep)
+            {
+                vanished = _gone;
+                _gone = new CancellationTokenSource();
+            }
+
             _health = previous.State == candidate.State ? candidate with { Since = previous.Since } : candidate;
             // Raised under the lock: the two watch streams and the cooldown timer reassess concurrently, and the
             // log and the status page's events must see the changes in the order they happened. Observers only
             // record, and waiters resume asynchronously, so nothing re-enters.
             HealthChanged?.Invoke(this, previous, _health);
+        }
+
+        // Outside the lock: cancelling runs the forwards' callbacks, which abort their requests.
+        if (vanished is not null)
+        {
+            vanished.Cancel();
+            vanished.Dispose();
         }
     }
 }

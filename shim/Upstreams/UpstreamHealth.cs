@@ -35,6 +35,7 @@ public static class HostStates
     public const string WorkerMissing = "worker-missing";
     public const string DockerUnavailable = "docker-unavailable";
     public const string MlUnreachable = "ml-unreachable";
+    public const string MlFailing = "ml-failing";
     public const string Unsupported = "unsupported";
     public const string CrashLooping = "crash-looping";
 }

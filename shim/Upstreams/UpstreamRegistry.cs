@@ -18,7 +18,7 @@ public sealed class UpstreamRegistry
         All = settings.Upstreams.Select(o =>
         {
             var url = new Uri(o.Url);
-            var upstream = new Upstream(UpstreamNaming.NameOf(o, url), url, new Uri(o.Agent), o.Token, policy, time, settings.UnreachableCooldown);
+            var upstream = new Upstream(UpstreamNaming.NameOf(o, url), url, new Uri(o.Agent), o.Token, policy, time);
             upstream.HealthChanged += (u, previous, current) =>
             {
                 foreach (var watcher in watchers)

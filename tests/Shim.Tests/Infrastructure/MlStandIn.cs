@@ -30,8 +30,11 @@ public sealed class MlStandIn : IAsyncDisposable
     /// <summary>When set, /predict records the call, then waits for this before answering.</summary>
     public TaskCompletionSource? Gate { get; set; }
 
-    /// <summary>When set, /predict starts a 200 answer, sends part of it, then drops the connection.</summary>
+    /// <summary>When set, /predict starts a 200 answer, sends part of it, and drops the connection a moment later.</summary>
     public bool DieMidResponse { get; set; }
+
+    /// <summary>When set, /predict answers 500 with this detail, as immich_ml does while stuck after a CUDA error.</summary>
+    public string? StuckError { get; set; }
 
     /// <summary>When set, /predict drops the connection after reading the request, before any answer.</summary>
     public bool DieBeforeResponse { get; set; }
@@ -82,6 +85,13 @@ public sealed class MlStandIn : IAsyncDisposable
             return;
         }
 
+        if (StuckError is { } stuck)
+        {
+            context.Response.StatusCode = StatusCodes.Status500InternalServerError;
+            await context.Response.WriteAsJsonAsync(new { detail = stuck }, context.RequestAborted);
+            return;
+        }
+
         var answer = JsonSerializer.SerializeToUtf8Bytes(Answer(entries, image is not null));
         if (DieMidResponse)
         {
@@ -89,6 +99,8 @@ public sealed class MlStandIn : IAsyncDisposable
             context.Response.ContentType = "application/json";
             await context.Response.Body.WriteAsync(answer, context.RequestAborted);
             await context.Response.Body.FlushAsync(context.RequestAborted);
+            // The first bytes reach the shim and its client before the box dies.
+            await Task.Delay(200, context.RequestAborted);
             context.Abort();
             return;
         }

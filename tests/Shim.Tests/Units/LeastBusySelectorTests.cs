@@ -28,8 +28,8 @@ public sealed class LeastBusySelectorTests
 
     private static Upstream Box(string name, ulong freeGiB)
     {
-        var upstream = new Upstream(name, new Uri($"http://{name}:3003"), new Uri($"http://{name}:3004"), null, new AgentHealthPolicy(), TimeProvider.System, TimeSpan.FromSeconds(5));
-        upstream.Observe(v => v with { Status = TestAgent.Status(true, "", WorkerState.Running, freeGiB * TestAgent.GiB) });
+        var upstream = new Upstream(name, new Uri($"http://{name}:3003"), new Uri($"http://{name}:3004"), null, new AgentHealthPolicy(), TimeProvider.System);
+        upstream.Heard(v => v with { Status = TestAgent.Status(true, "", WorkerState.Running, freeGiB * TestAgent.GiB) });
         return upstream;
     }
 }
