@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
@@ -17,14 +16,6 @@ public readonly record struct Resident(long Total, long Private)
 /// <summary>Small helpers for the processes and ports this benchmark starts on loopback.</summary>
 public static class LocalProcesses
 {
-    /// <summary>A loopback port free right now (bound and released; the window for a clash is tiny).</summary>
-    public static int FreePort()
-    {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)socket.LocalEndPoint!).Port;
-    }
-
     public static bool OnPath(string program) =>
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Any(dir => File.Exists(Path.Combine(dir, program)));
 
@@ -58,15 +49,6 @@ public static class LocalProcesses
             {
                 await Task.Delay(50, cancellationToken);
             }
-        }
-    }
-
-    public static void Stop(Process process)
-    {
-        if (!process.HasExited)
-        {
-            process.Kill(entireProcessTree: true);
-            process.WaitForExit(10_000);
         }
     }
 

@@ -2,7 +2,10 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using GpuSplit.Protos.V1;
-using GpuSplit.Shim.Tests.Infrastructure;
+using GpuSplit.Testing.Immich;
+using GpuSplit.Testing.Network;
+using GpuSplit.Testing.Nginx;
+using GpuSplit.Testing.Shim;
 
 namespace GpuSplit.Bench.Shim;
 
@@ -55,9 +58,9 @@ public sealed class ShimBenchmark : IBenchmark
 
     private static async Task<BenchmarkReport> MeasureAsync(DirectoryInfo work, CancellationToken ct)
     {
-        var jpeg = PreviewJpeg.Create();
-        var search = await FormFileAsync(work, "search", ImmichRequests.ClipTextual, null, "a red bicycle by the sea", ct);
-        var image = await FormFileAsync(work, "image", ImmichRequests.ClipVisual, jpeg, null, ct);
+        var jpeg = PreviewJpeg.Default;
+        var search = await FormFileAsync(work, "search", ImmichPredictRequest.Search("a red bicycle by the sea"), ct);
+        var image = await FormFileAsync(work, "image", ImmichPredictRequest.Job(JobKind.SmartSearch, jpeg), ct);
         var rows = new List<IReadOnlyList<string>>();
 
         // Serving: the same stand-in reached directly, through nginx and through the shim.
@@ -66,14 +69,14 @@ public sealed class ShimBenchmark : IBenchmark
         agent.Serve();
         await using var shim = await ShimProcess.StartAsync(ml.Address, agent.Address, ct);
         await ShimClient.WaitForStateAsync(shim.Address, "online", ct);
-        await using var nginx = await SeedNginx.StartAsync(ml.Address, ct);
-        var idle = (Nginx: nginx.Memory, Shim: shim.Memory);
+        await using var nginx = await StartNginxAsync(ml.Address, ct);
+        var idle = (Nginx: NginxMemory(nginx), Shim: shim.Memory);
         var peak = (Nginx: default(Resident), Shim: default(Resident));
         foreach (var (label, form) in new[] { ("search query", search), ($"image job ({jpeg.Length / 1024} KiB JPEG)", image) })
         {
             var direct = await Wrk.RunAsync(ml.Address, form.Path, form.ContentType, Connections, LoadDuration, ct);
-            var (viaNginx, nginxPeak) = await WhileSamplingAsync(() => nginx.Memory,
-                () => Wrk.RunAsync(nginx.Address, form.Path, form.ContentType, Connections, LoadDuration, ct));
+            var (viaNginx, nginxPeak) = await WhileSamplingAsync(() => NginxMemory(nginx),
+                () => Wrk.RunAsync(nginx.BaseUri, form.Path, form.ContentType, Connections, LoadDuration, ct));
             var (viaShim, shimPeak) = await WhileSamplingAsync(() => shim.Memory,
                 () => Wrk.RunAsync(shim.Address, form.Path, form.ContentType, Connections, LoadDuration, ct));
             ml.Calls.Clear();
@@ -85,13 +88,13 @@ public sealed class ShimBenchmark : IBenchmark
         // Off: a box that takes no connections at all, neither for its ML service nor for its agent.
         using (var off = new SleepingPort())
         {
-            await using var nginxOff = await SeedNginx.StartAsync(off.Address, ct);
+            await using var nginxOff = await StartNginxAsync(off.Address, ct);
             await using var shimOff = await ShimProcess.StartAsync(off.Address, off.Address, ct);
             await ShimClient.WaitForStateAsync(shimOff.Address, "asleep", ct);
-            var shimSearches = await ShimClient.TimeOneByOneAsync(shimOff.Address, () => ImmichRequests.Search("birthday cake"), AwaySearches, ct);
-            var nginxSearches = await ShimClient.TimeOneByOneAsync(nginxOff.Address, () => ImmichRequests.Search("birthday cake"), NginxAwaySearches, ct);
+            var shimSearches = await ShimClient.TimeOneByOneAsync(shimOff.Address, () => ImmichPredictRequest.Search("birthday cake"), AwaySearches, ct);
+            var nginxSearches = await ShimClient.TimeOneByOneAsync(nginxOff.BaseUri, () => ImmichPredictRequest.Search("birthday cake"), NginxAwaySearches, ct);
             rows.Add(["search query while the box is off: answer time p50 / max", "-", Answers(nginxSearches), Answers(shimSearches)]);
-            var nginxJobs = await ShimClient.TimeTogetherAsync(nginxOff.Address, () => ImmichRequests.SmartSearchJob(jpeg), HeldPerRound, ct);
+            var nginxJobs = await ShimClient.TimeTogetherAsync(nginxOff.BaseUri, () => ImmichPredictRequest.Job(JobKind.SmartSearch, jpeg), HeldPerRound, ct);
             var shimJobs = await WakeRoundsAsync(ml.Address, jpeg, ct);
             rows.Add([$"{HeldPerRound} image jobs sent while the box is off", "-",
                 $"{nginxJobs.Count(j => j.Status >= 400)} of {HeldPerRound} failed ({Statuses(nginxJobs)}, after {Stats.Ms(Stats.Median(nginxJobs.Select(j => j.Ms).ToList()))} ms): Immich drops them",
@@ -144,7 +147,7 @@ public sealed class ShimBenchmark : IBenchmark
     /// <summary>The box is off; jobs wait; its agent comes back where the shim looks for it and reports SERVING.</summary>
     private static async Task<(int Sent, int Answered, List<double> First)> WakeRoundsAsync(Uri ml, byte[] jpeg, CancellationToken ct)
     {
-        var agentPort = LocalProcesses.FreePort();
+        var agentPort = FreePort.Next();
         var off = new SleepingPort(agentPort);
         await using var shim = await ShimProcess.StartAsync(ml, off.Address, ct);
         var first = new List<double>();
@@ -188,7 +191,7 @@ public sealed class ShimBenchmark : IBenchmark
     private static async Task<(double ToFirst, double ToAll, int Ok)> HoldThenReleaseAsync(Uri shim, byte[] jpeg, Func<Task<long>> serve, CancellationToken ct)
     {
         using var client = ShimClient.Create(shim);
-        var jobs = Enumerable.Range(0, HeldPerRound).Select(_ => client.SendAsync(ImmichRequests.SmartSearchJob(jpeg), ct)).ToList();
+        var jobs = Enumerable.Range(0, HeldPerRound).Select(_ => client.SendAsync(ImmichPredictRequest.Job(JobKind.SmartSearch, jpeg), ct)).ToList();
         await ShimClient.WaitForHeldAsync(shim, HeldPerRound, ct);
         var serving = await serve();
         await Task.WhenAny(jobs);
@@ -207,7 +210,7 @@ public sealed class ShimBenchmark : IBenchmark
     private static async Task<Resident> MemoryWithHeldAsync(ShimProcess shim, TestAgent agent, byte[] jpeg, CancellationToken ct)
     {
         using var client = ShimClient.Create(shim.Address);
-        var jobs = Enumerable.Range(0, HeldForMemory).Select(_ => client.SendAsync(ImmichRequests.SmartSearchJob(jpeg), ct)).ToArray();
+        var jobs = Enumerable.Range(0, HeldForMemory).Select(_ => client.SendAsync(ImmichPredictRequest.Job(JobKind.SmartSearch, jpeg), ct)).ToArray();
         await ShimClient.WaitForHeldAsync(shim.Address, HeldForMemory, ct);
         // Let the held requests' bodies arrive as far as the shim takes them in.
         await Task.Delay(500, ct);
@@ -239,9 +242,15 @@ public sealed class ShimBenchmark : IBenchmark
         return (result, peak);
     }
 
-    private static async Task<(string Path, string ContentType)> FormFileAsync(DirectoryInfo work, string name, string entries, byte[]? image, string? text, CancellationToken ct)
+    // worker_processes auto, as in nginx's image: one worker per core for the throughput runs.
+    private static Task<SeedNginx> StartNginxAsync(Uri upstream, CancellationToken ct) =>
+        SeedNginx.StartAsync(upstream.Host, upstream.Port, ct, workerProcesses: "auto");
+
+    private static Resident NginxMemory(SeedNginx nginx) => LocalProcesses.Memory(nginx.ProcessId, withChildren: true);
+
+    private static async Task<(string Path, string ContentType)> FormFileAsync(DirectoryInfo work, string name, HttpRequestMessage predict, CancellationToken ct)
     {
-        using var request = ImmichRequests.Predict(entries, image, text);
+        using var request = predict;
         var path = Path.Combine(work.FullName, name + ".form");
         await File.WriteAllBytesAsync(path, await request.Content!.ReadAsByteArrayAsync(ct), ct);
         return (path, request.Content.Headers.ContentType!.ToString());

@@ -1,13 +1,15 @@
-using System.Diagnostics;
+using GpuSplit.Testing.Network;
+using GpuSplit.Testing.Processes;
+using GpuSplit.Testing.Shim;
 
 namespace GpuSplit.Bench.Shim;
 
-/// <summary>The shim as its own process (<c>dotnet shim.dll</c>, the Release build beside the bench), on a loopback port.</summary>
+/// <summary>The built shim (<see cref="ShimProgram"/>) as its own process on a free loopback port, so that its memory can be read.</summary>
 public sealed class ShimProcess : IAsyncDisposable
 {
-    private readonly Process _process;
+    private readonly RunningProcess _process;
 
-    private ShimProcess(Process process, Uri address)
+    private ShimProcess(RunningProcess process, Uri address)
     {
         _process = process;
         Address = address;
@@ -19,26 +21,25 @@ public sealed class ShimProcess : IAsyncDisposable
 
     public static async Task<ShimProcess> StartAsync(Uri ml, Uri agent, CancellationToken cancellationToken)
     {
-        var port = LocalProcesses.FreePort();
-        var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "shim.dll"));
-        start.ArgumentList.Add($"--urls=http://127.0.0.1:{port}");
+        var port = FreePort.Next();
+        var start = ShimProgram.StartInfo([$"--urls=http://127.0.0.1:{port}"]);
         start.Environment["Shim__Upstreams__0__Name"] = "gpu-box";
         start.Environment["Shim__Upstreams__0__Url"] = ml.ToString();
         start.Environment["Shim__Upstreams__0__Agent"] = agent.ToString();
         start.Environment["Logging__LogLevel__Default"] = "Warning";
-        var process = Process.Start(start) ?? throw new InvalidOperationException("the shim did not start");
-        // Drained so that a chatty log never blocks the shim on a full pipe.
-        _ = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
-        _ = process.StandardError.ReadToEndAsync(CancellationToken.None);
-        await LocalProcesses.WaitForPortAsync(port, cancellationToken);
+        var process = RunningProcess.Start(start, "shim");
+        try
+        {
+            await LocalProcesses.WaitForPortAsync(port, cancellationToken);
+        }
+        catch
+        {
+            await process.DisposeAsync();
+            throw;
+        }
+
         return new ShimProcess(process, new Uri($"http://127.0.0.1:{port}"));
     }
 
-    public ValueTask DisposeAsync()
-    {
-        LocalProcesses.Stop(_process);
-        _process.Dispose();
-        return ValueTask.CompletedTask;
-    }
+    public ValueTask DisposeAsync() => _process.DisposeAsync();
 }

@@ -15,9 +15,9 @@ public sealed class ForwardingTests
         await using var box = await GpuBox.StartAsync();
         await using var shim = await ShimUnderTest.StartAsync([box.Endpoints]);
         await shim.WaitForStateAsync(0, "online");
-        var jpeg = PreviewJpeg.Create();
+        var jpeg = PreviewJpeg.Small();
 
-        using var request = ImmichRequests.SmartSearchJob(jpeg);
+        using var request = ImmichPredictRequest.Job(JobKind.SmartSearch, jpeg);
         var sentType = request.Content!.Headers.ContentType!.ToString();
         var sentLength = request.Content.Headers.ContentLength;
         using var response = await shim.Client.SendAsync(request, Ct);
@@ -27,8 +27,8 @@ public sealed class ForwardingTests
         Assert.Equal(512, JsonSerializer.Deserialize<double[]>(answer.RootElement.GetProperty("clip").GetString()!)!.Length);
         Assert.Equal(1440, answer.RootElement.GetProperty("imageHeight").GetInt32());
         var call = Assert.Single(box.Ml.Calls);
-        Assert.Equal(ImmichRequests.ClipVisual, call.Entries);
-        Assert.Equal(PreviewJpeg.Sha256(jpeg), call.ImageSha256);
+        Assert.Equal(ImmichPredictRequest.SmartSearchEntries, call.Entries);
+        Assert.Equal(Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(jpeg)), call.ImageSha256);
         Assert.Equal(jpeg.Length, call.ImageLength);
         Assert.Equal("blob", call.ImageFileName);
         Assert.Equal("application/octet-stream", call.ImageContentType);
@@ -44,12 +44,12 @@ public sealed class ForwardingTests
         await using var shim = await ShimUnderTest.StartAsync([box.Endpoints]);
         await shim.WaitForStateAsync(0, "online");
 
-        using var response = await shim.Client.SendAsync(ImmichRequests.Search("a red bicycle by the sea"), Ct);
+        using var response = await shim.Client.SendAsync(ImmichPredictRequest.Search("a red bicycle by the sea"), Ct);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var call = Assert.Single(box.Ml.Calls);
         Assert.Equal("a red bicycle by the sea", call.Text);
-        Assert.Equal(ImmichRequests.ClipTextual, call.Entries);
+        Assert.Equal(ImmichPredictRequest.SearchEntries, call.Entries);
         Assert.Null(call.ImageSha256);
         Assert.Equal(1, await shim.MetricAsync("""shim_decisions_total{kind="search",decision="forward",reason="serving"}"""));
     }
@@ -61,8 +61,8 @@ public sealed class ForwardingTests
         await using var shim = await ShimUnderTest.StartAsync([box.Endpoints]);
         await shim.WaitForStateAsync(0, "online");
 
-        using var faces = await shim.Client.SendAsync(ImmichRequests.FaceJob(PreviewJpeg.Create(seed: 2)), Ct);
-        using var ocr = await shim.Client.SendAsync(ImmichRequests.OcrJob(PreviewJpeg.Create(seed: 3)), Ct);
+        using var faces = await shim.Client.SendAsync(ImmichPredictRequest.Job(JobKind.FaceDetection, PreviewJpeg.Small(2)), Ct);
+        using var ocr = await shim.Client.SendAsync(ImmichPredictRequest.Job(JobKind.Ocr, PreviewJpeg.Small(3)), Ct);
         using var banner = await shim.Client.GetAsync("/", Ct);
 
         Assert.Equal(HttpStatusCode.OK, faces.StatusCode);
@@ -84,12 +84,12 @@ public sealed class ForwardingTests
         await using var shim = await ShimUnderTest.StartAsync([(closed.Address, agent.Address)]);
         await shim.WaitForStateAsync(0, "online");
 
-        var job = shim.Client.SendAsync(ImmichRequests.OcrJob(PreviewJpeg.Create()), Ct);
+        var job = shim.Client.SendAsync(ImmichPredictRequest.Job(JobKind.Ocr, PreviewJpeg.Small()), Ct);
         await shim.WaitForStateAsync(0, "ml-unreachable");
         closed.Release();
         await using var ml = await MlStandIn.StartAsync(Ct, closed.Port);
         // The ML service is back, but the agent has said nothing since the refusal: a search is not sent to it.
-        using var search = await shim.Client.SendAsync(ImmichRequests.Search("sunset"), Ct);
+        using var search = await shim.Client.SendAsync(ImmichPredictRequest.Search("sunset"), Ct);
         Assert.False(job.IsCompleted, "the held job went to a box whose agent had not spoken since its refusal");
         agent.Serve();
         using var response = await job;

@@ -19,7 +19,7 @@ public sealed class HoldingTests
         await using var shim = await ShimUnderTest.StartAsync([box.Endpoints]);
         await shim.WaitForStateAsync(0, "restarting");
 
-        var job = shim.Client.SendAsync(ImmichRequests.FaceJob(PreviewJpeg.Create()), Ct);
+        var job = shim.Client.SendAsync(ImmichPredictRequest.Job(JobKind.FaceDetection, PreviewJpeg.Small()), Ct);
         var held = await shim.WaitForStatusAsync(s => s.GetProperty("hold").GetProperty("held").GetInt32() == 1, "the job held");
         Assert.Empty(box.Ml.Calls);
         Assert.Equal("GPU host: restarting · ML jobs held", held.GetProperty("badge").GetString());
@@ -44,7 +44,7 @@ public sealed class HoldingTests
         await using var shim = await ShimUnderTest.StartAsync([(ml.Address, agentPort.Address)]);
         await shim.WaitForStateAsync(0, "asleep");
 
-        var job = shim.Client.SendAsync(ImmichRequests.SmartSearchJob(PreviewJpeg.Create()), Ct);
+        var job = shim.Client.SendAsync(ImmichPredictRequest.Job(JobKind.SmartSearch, PreviewJpeg.Small()), Ct);
         await shim.WaitForHeldAsync(1);
         agentPort.Release();
         await using var agent = await TestAgent.StartAsync(Ct, agentPort.Port);
@@ -65,7 +65,7 @@ public sealed class HoldingTests
         await using var shim = await ShimUnderTest.StartAsync([(ml.Address, agentPort.Address)], time: time);
         await shim.WaitForStateAsync(0, "asleep");
 
-        var job = shim.Client.SendAsync(ImmichRequests.OcrJob(PreviewJpeg.Create()), Ct);
+        var job = shim.Client.SendAsync(ImmichPredictRequest.Job(JobKind.Ocr, PreviewJpeg.Small()), Ct);
         await shim.WaitForHeldAsync(1);
         time.Advance(TimeSpan.FromSeconds(239));
         await Task.Delay(50, Ct);
@@ -94,7 +94,7 @@ public sealed class HoldingTests
         await using var shim = await ShimUnderTest.StartAsync([(ml.Address, agentPort.Address)], [("SearchRetryAfter", "00:00:20")]);
         await shim.WaitForStateAsync(0, "asleep");
 
-        using var response = await shim.Client.SendAsync(ImmichRequests.Search("birthday cake"), Ct);
+        using var response = await shim.Client.SendAsync(ImmichPredictRequest.Search("birthday cake"), Ct);
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
         Assert.Equal(TimeSpan.FromSeconds(20), response.Headers.RetryAfter?.Delta);
@@ -121,10 +121,10 @@ public sealed class HoldingTests
         await shim.WaitForStateAsync(0, "asleep");
         using var client = ShimUnderTest.NewClient(shim.BaseAddress);
 
-        var first = client.SendAsync(ImmichRequests.FaceJob(PreviewJpeg.Create(seed: 1)), Ct);
-        var second = client.SendAsync(ImmichRequests.FaceJob(PreviewJpeg.Create(seed: 2)), Ct);
+        var first = client.SendAsync(ImmichPredictRequest.Job(JobKind.FaceDetection, PreviewJpeg.Small(1)), Ct);
+        var second = client.SendAsync(ImmichPredictRequest.Job(JobKind.FaceDetection, PreviewJpeg.Small(2)), Ct);
         await shim.WaitForHeldAsync(2);
-        using var third = await shim.Client.SendAsync(ImmichRequests.SmartSearchJob(PreviewJpeg.Create(seed: 3)), Ct);
+        using var third = await shim.Client.SendAsync(ImmichPredictRequest.Job(JobKind.SmartSearch, PreviewJpeg.Small(3)), Ct);
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, third.StatusCode);
         using (var body = JsonDocument.Parse(await third.Content.ReadAsStringAsync(Ct)))
@@ -156,7 +156,7 @@ public sealed class HoldingTests
         await using var shim = await ShimUnderTest.StartAsync([box.Endpoints]);
         await shim.WaitForStateAsync(0, state);
 
-        using var job = await shim.Client.SendAsync(ImmichRequests.SmartSearchJob(PreviewJpeg.Create()), Ct);
+        using var job = await shim.Client.SendAsync(ImmichPredictRequest.Job(JobKind.SmartSearch, PreviewJpeg.Small()), Ct);
         using var ping = await shim.Client.GetAsync("/ping", Ct);
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, job.StatusCode);

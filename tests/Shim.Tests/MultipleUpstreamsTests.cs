@@ -22,10 +22,10 @@ public sealed class MultipleUpstreamsTests
             "both boxes online with a VRAM report");
 
         // Equally idle: the box with more free VRAM takes the first job.
-        var first = shim.Client.SendAsync(ImmichRequests.SmartSearchJob(PreviewJpeg.Create(seed: 1)), Ct);
+        var first = shim.Client.SendAsync(ImmichPredictRequest.Job(JobKind.SmartSearch, PreviewJpeg.Small(1)), Ct);
         await Eventually(() => roomy.Ml.Calls.Count == 1, "the first job at the roomy box");
         // The roomy box is now busier: the second job goes to the idle one despite its smaller VRAM.
-        var second = shim.Client.SendAsync(ImmichRequests.FaceJob(PreviewJpeg.Create(seed: 2)), Ct);
+        var second = shim.Client.SendAsync(ImmichPredictRequest.Job(JobKind.FaceDetection, PreviewJpeg.Small(2)), Ct);
         await Eventually(() => small.Ml.Calls.Count == 1, "the second job at the idle box");
         small.Ml.Gate.SetResult();
         roomy.Ml.Gate.SetResult();
@@ -37,7 +37,7 @@ public sealed class MultipleUpstreamsTests
         await shim.WaitForStateAsync(1, "asleep");
         for (var i = 0; i < 3; i++)
         {
-            using var response = await shim.Client.SendAsync(ImmichRequests.OcrJob(PreviewJpeg.Create(seed: 10 + i)), Ct);
+            using var response = await shim.Client.SendAsync(ImmichPredictRequest.Job(JobKind.Ocr, PreviewJpeg.Small(10 + i)), Ct);
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         }
 

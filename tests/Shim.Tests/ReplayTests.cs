@@ -25,8 +25,8 @@ public sealed class ReplayTests
         box.Ml.DieBeforeResponse = true;
         await using var shim = await ShimUnderTest.StartAsync([box.Endpoints]);
         await shim.WaitForStateAsync(0, "online");
-        var jpeg = PreviewJpeg.Create();
-        using var request = ImmichRequests.FaceJob(jpeg);
+        var jpeg = PreviewJpeg.Small();
+        using var request = ImmichPredictRequest.Job(JobKind.FaceDetection, jpeg);
         var sentLength = request.Content!.Headers.ContentLength;
 
         var job = shim.Client.SendAsync(request, Ct);
@@ -42,7 +42,7 @@ public sealed class ReplayTests
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Contains("\"facial-recognition\"", await response.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
         Assert.Equal(2, box.Ml.Calls.Count);
-        Assert.All(box.Ml.Calls, c => Assert.Equal(PreviewJpeg.Sha256(jpeg), c.ImageSha256));
+        Assert.All(box.Ml.Calls, c => Assert.Equal(Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(jpeg)), c.ImageSha256));
         Assert.All(box.Ml.Calls, c => Assert.Equal(sentLength, c.ContentLength));
         Assert.Equal(1, await shim.MetricAsync("""shim_replays_total{kind="face-detection",reason="connection-failed"}"""));
         Assert.Equal(0, (await shim.StatusAsync()).GetProperty("totals").GetProperty("lost").GetInt64());
@@ -58,7 +58,7 @@ public sealed class ReplayTests
         await using var shim = await ShimUnderTest.StartAsync([box.Endpoints]);
         await shim.WaitForStateAsync(0, "online");
 
-        var job = shim.Client.SendAsync(ImmichRequests.SmartSearchJob(PreviewJpeg.Create()), Ct);
+        var job = shim.Client.SendAsync(ImmichPredictRequest.Job(JobKind.SmartSearch, PreviewJpeg.Small()), Ct);
         await shim.WaitForHeldAsync(1);
         await shim.WaitForStateAsync(0, "ml-failing");
         Assert.Single(box.Ml.Calls);
@@ -84,7 +84,7 @@ public sealed class ReplayTests
         await using var shim = await ShimUnderTest.StartAsync([box.Endpoints]);
         await shim.WaitForStateAsync(0, "online");
 
-        using var response = await shim.Client.SendAsync(ImmichRequests.OcrJob(PreviewJpeg.Create()), Ct);
+        using var response = await shim.Client.SendAsync(ImmichPredictRequest.Job(JobKind.Ocr, PreviewJpeg.Small()), Ct);
 
         Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
         Assert.Equal("""{"detail":"cannot identify image file"}""", await response.Content.ReadAsStringAsync(Ct));
@@ -104,7 +104,7 @@ public sealed class ReplayTests
         await using var shim = await ShimUnderTest.StartAsync([box.Endpoints], [("SearchRetryAfter", "00:00:20")]);
         await shim.WaitForStateAsync(0, "online");
 
-        using var response = await shim.Client.SendAsync(ImmichRequests.Search("a dog on the beach"), Ct);
+        using var response = await shim.Client.SendAsync(ImmichPredictRequest.Search("a dog on the beach"), Ct);
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
         Assert.Equal(TimeSpan.FromSeconds(20), response.Headers.RetryAfter?.Delta);
@@ -127,7 +127,7 @@ public sealed class ReplayTests
 
         var error = await Record.ExceptionAsync(async () =>
         {
-            using var response = await shim.Client.SendAsync(ImmichRequests.FaceJob(PreviewJpeg.Create()), HttpCompletionOption.ResponseContentRead, Ct);
+            using var response = await shim.Client.SendAsync(ImmichPredictRequest.Job(JobKind.FaceDetection, PreviewJpeg.Small()), HttpCompletionOption.ResponseContentRead, Ct);
         });
 
         Assert.True(error is HttpRequestException or IOException, $"expected a cut connection, got {error?.ToString() ?? "a whole answer"}");
@@ -148,7 +148,7 @@ public sealed class ReplayTests
             box.Ml.DieBeforeResponse = true;
             await using var shim = await ShimUnderTest.StartAsync([box.Endpoints], [("SpoolDirectory", spool.FullName)], time);
             await shim.WaitForStateAsync(0, "online");
-            using var request = ImmichRequests.OcrJob(PreviewJpeg.Create());
+            using var request = ImmichPredictRequest.Job(JobKind.Ocr, PreviewJpeg.Small());
             var length = request.Content!.Headers.ContentLength;
 
             var job = shim.Client.SendAsync(request, Ct);
@@ -171,7 +171,7 @@ public sealed class ReplayTests
             box.Ml.DieBeforeResponse = false;
             box.Agent.Serve();
             await shim.WaitForStateAsync(0, "online");
-            using var answered = await shim.Client.SendAsync(ImmichRequests.OcrJob(PreviewJpeg.Create(seed: 2)), Ct);
+            using var answered = await shim.Client.SendAsync(ImmichPredictRequest.Job(JobKind.Ocr, PreviewJpeg.Small(2)), Ct);
             Assert.Equal(HttpStatusCode.OK, answered.StatusCode);
             await shim.WaitForStatusAsync(_ => spool.GetFiles().Length == 0, "no spool file left");
         }
@@ -193,7 +193,7 @@ public sealed class ReplayTests
         // The box takes the job, then goes silent: its link is down, the connection stalls.
         ml.Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        var job = shim.Client.SendAsync(ImmichRequests.SmartSearchJob(PreviewJpeg.Create()), Ct);
+        var job = shim.Client.SendAsync(ImmichPredictRequest.Job(JobKind.SmartSearch, PreviewJpeg.Small()), Ct);
         await shim.WaitForStatusAsync(_ => ml.Calls.Count == 1, "the box to take the job");
         await agent.DisposeAsync();
         await shim.WaitForHeldAsync(1);

@@ -43,7 +43,7 @@ public sealed class SafetyTests
         await using var shim = await ShimUnderTest.StartAsync([box.Endpoints]);
         await shim.WaitForStateAsync(0, "online");
         const long tooBig = (64L * 1024 * 1024) + 1;
-        var start = Encoding.ASCII.GetBytes($"--b\r\nContent-Disposition: form-data; name=\"entries\"\r\n\r\n{ImmichRequests.ClipVisual}\r\n");
+        var start = Encoding.ASCII.GetBytes($"--b\r\nContent-Disposition: form-data; name=\"entries\"\r\n\r\n{ImmichPredictRequest.SmartSearchEntries}\r\n");
 
         var head = await RawHttp.SendAsync(shim.BaseAddress,
             $"POST /predict HTTP/1.1\r\nHost: shim\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: {tooBig}\r\n\r\n", start);
@@ -59,14 +59,14 @@ public sealed class SafetyTests
         await using var box = await GpuBox.StartAsync();
         await using var shim = await ShimUnderTest.StartAsync([box.Endpoints], [("MaxRequestBodyBytes", (1024 * 1024).ToString(System.Globalization.CultureInfo.InvariantCulture))]);
         await shim.WaitForStateAsync(0, "online");
-        var form = ImmichRequests.FormBody("b", ("entries", ImmichRequests.ClipVisual), PreviewJpeg.Create(2 * 1024 * 1024), null);
+        var form = ImmichPredictRequest.FormBytes("b", ImmichPredictRequest.SmartSearchEntries, new byte[2 * 1024 * 1024], null);
         // StreamContent over a non-seekable stream has no length, so HttpClient sends it chunked.
         using var content = new StreamContent(new NonSeekable(form));
         content.Headers.ContentType = MediaTypeHeaderValue.Parse("multipart/form-data; boundary=b");
 
         var error = await Record.ExceptionAsync(async () =>
         {
-            using var response = await shim.Client.SendAsync(ImmichRequests.Raw(content), Ct);
+            using var response = await shim.Client.SendAsync(ImmichPredictRequest.Post(content), Ct);
             Assert.False(response.IsSuccessStatusCode, $"a {response.StatusCode} for an oversized body");
         });
 
@@ -84,7 +84,7 @@ public sealed class SafetyTests
         { "multipart/form-data; boundary=b", Form("text", "no entries here"), 422, "missing-entries" },
         { "multipart/form-data; boundary=b", "--b\r\nContent-Type: text/plain\r\n\r\nno name\r\n--b--\r\n", 400, "malformed-form" },
         { "application/json", """{"entries":{"clip":{"textual":{}}}}""", 415, "not-multipart" },
-        { "multipart/form-data", Form("entries", ImmichRequests.ClipVisual), 400, "bad-boundary" },
+        { "multipart/form-data", Form("entries", ImmichPredictRequest.SmartSearchEntries), 400, "bad-boundary" },
     };
 
     [Theory]
@@ -97,7 +97,7 @@ public sealed class SafetyTests
         using var content = new ByteArrayContent(Encoding.UTF8.GetBytes(body));
         content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
 
-        using var response = await shim.Client.SendAsync(ImmichRequests.Raw(content), Ct);
+        using var response = await shim.Client.SendAsync(ImmichPredictRequest.Post(content), Ct);
 
         Assert.Equal(status, (int)response.StatusCode);
         using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync(Ct));
@@ -113,10 +113,10 @@ public sealed class SafetyTests
         await using var shim = await ShimUnderTest.StartAsync([box.Endpoints]);
         await shim.WaitForStateAsync(0, "online");
         using var content = new ByteArrayContent(
-            ImmichRequests.FormBody("b", ("entries", ImmichRequests.ClipVisual), PreviewJpeg.Create(), null, imageFirst: true));
+            ImmichPredictRequest.FormBytes("b", ImmichPredictRequest.SmartSearchEntries, PreviewJpeg.Default, null, imageFirst: true));
         content.Headers.ContentType = MediaTypeHeaderValue.Parse("multipart/form-data; boundary=b");
 
-        using var response = await shim.Client.SendAsync(ImmichRequests.Raw(content), Ct);
+        using var response = await shim.Client.SendAsync(ImmichPredictRequest.Post(content), Ct);
 
         Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
         Assert.Contains("first 64 KiB", await response.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);

@@ -20,18 +20,18 @@ public sealed class SearchFallbackTests
         await using var shim = await ShimUnderTest.StartAsync([(gpu.Address, agentPort.Address)], [("SearchFallback:Url", cpu.Address.ToString())]);
         await shim.WaitForStateAsync(0, "asleep");
 
-        using (var search = await shim.Client.SendAsync(ImmichRequests.Search("a dog on a beach"), Ct))
+        using (var search = await shim.Client.SendAsync(ImmichPredictRequest.Search("a dog on a beach"), Ct))
         {
             Assert.Equal(HttpStatusCode.OK, search.StatusCode);
         }
 
-        var job = shim.Client.SendAsync(ImmichRequests.SmartSearchJob(PreviewJpeg.Create()), Ct);
+        var job = shim.Client.SendAsync(ImmichPredictRequest.Job(JobKind.SmartSearch, PreviewJpeg.Small()), Ct);
         await shim.WaitForHeldAsync(1);
-        var face = shim.Client.SendAsync(ImmichRequests.FaceJob(PreviewJpeg.Create()), Ct);
+        var face = shim.Client.SendAsync(ImmichPredictRequest.Job(JobKind.FaceDetection, PreviewJpeg.Small()), Ct);
         await shim.WaitForHeldAsync(2);
 
         var call = Assert.Single(cpu.Calls);
-        Assert.Equal(ImmichRequests.ClipTextual, call.Entries);
+        Assert.Equal(ImmichPredictRequest.SearchEntries, call.Entries);
         Assert.Equal("a dog on a beach", call.Text);
         Assert.Empty(gpu.Calls);
         Assert.Equal(1, await shim.MetricAsync("""shim_decisions_total{kind="search",decision="forward",reason="search-fallback"}"""));
@@ -42,7 +42,7 @@ public sealed class SearchFallbackTests
         agent.Serve();
         using (var released = await job)
         using (var releasedFace = await face)
-        using (var search = await shim.Client.SendAsync(ImmichRequests.Search("a cat"), Ct))
+        using (var search = await shim.Client.SendAsync(ImmichPredictRequest.Search("a cat"), Ct))
         {
             Assert.Equal(HttpStatusCode.OK, released.StatusCode);
             Assert.Equal(HttpStatusCode.OK, releasedFace.StatusCode);
@@ -62,7 +62,7 @@ public sealed class SearchFallbackTests
         await using var shim = await ShimUnderTest.StartAsync([(gpu.Address, agentPort.Address)], [("SearchFallback:Url", fallbackPort.Address.ToString())]);
         await shim.WaitForStateAsync(0, "asleep");
 
-        using var search = await shim.Client.SendAsync(ImmichRequests.Search("a dog"), Ct);
+        using var search = await shim.Client.SendAsync(ImmichPredictRequest.Search("a dog"), Ct);
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, search.StatusCode);
         Assert.Contains("gpu-host-unavailable", await search.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);

@@ -38,7 +38,7 @@ public sealed class StatusTests
         await using var box = await GpuBox.StartAsync(freeBytes: (6 * TestAgent.GiB) - (3 * TestAgent.GiB / 2));
         await using var shim = await ShimUnderTest.StartAsync([box.Endpoints], token: Token);
         await shim.WaitForStatusAsync(s => s.GetProperty("upstreams")[0].GetProperty("gpus").GetArrayLength() == 1, "a VRAM report");
-        using (await shim.Client.SendAsync(ImmichRequests.SmartSearchJob(PreviewJpeg.Create()), Ct))
+        using (await shim.Client.SendAsync(ImmichPredictRequest.Job(JobKind.SmartSearch, PreviewJpeg.Small()), Ct))
         {
         }
 
@@ -79,7 +79,7 @@ public sealed class StatusTests
         await using var ml = await MlStandIn.StartAsync(Ct);
         await using var shim = await ShimUnderTest.StartAsync([(ml.Address, asleep.Address)], token: Token);
         await shim.WaitForStateAsync(0, "asleep");
-        var job = shim.Client.SendAsync(ImmichRequests.FaceJob(PreviewJpeg.Create()), Ct);
+        var job = shim.Client.SendAsync(ImmichPredictRequest.Job(JobKind.FaceDetection, PreviewJpeg.Small()), Ct);
         await shim.WaitForHeldAsync(1);
 
         var text = await HeadlessChromium.RenderedTextAsync(new Uri(shim.BaseAddress, "/status"));

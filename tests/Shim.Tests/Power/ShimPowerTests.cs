@@ -31,7 +31,7 @@ public sealed class ShimPowerTests
         await shim.WaitForStateAsync(0, "asleep");
 
         // A job arrives while the box sleeps: it is held, and the box is woken at once.
-        var job = shim.Client.SendAsync(ImmichRequests.SmartSearchJob(PreviewJpeg.Create()), Ct);
+        var job = shim.Client.SendAsync(ImmichPredictRequest.Job(JobKind.SmartSearch, PreviewJpeg.Small()), Ct);
         var packet = await ReceiveAsync(wake);
         Assert.Equal(MagicPacket.For(MacAddressOf(Mac)), packet);
         // Meanwhile Immich queued more than the threshold: the box stays wanted after the held job is gone.
@@ -67,7 +67,7 @@ public sealed class ShimPowerTests
         await shim.WaitForStatusAsync(s => Power(s).GetProperty("lost").GetArrayLength() == 0, "Missing pressed for the lost job");
         Assert.Equal(1, immich.MissingPresses("smartSearch"));
         Assert.Equal(0, immich.MissingPresses("faceDetection") + immich.MissingPresses("ocr"));
-        using (var after = await shim.Client.SendAsync(ImmichRequests.SmartSearchJob(PreviewJpeg.Create()), Ct))
+        using (var after = await shim.Client.SendAsync(ImmichPredictRequest.Job(JobKind.SmartSearch, PreviewJpeg.Small()), Ct))
         {
             Assert.Equal(HttpStatusCode.OK, after.StatusCode);
         }
@@ -95,7 +95,7 @@ public sealed class ShimPowerTests
         status.Power = new Protos.V1.PowerStatus { GoingToSleep = true, Reason = "no ML work for 15 min" };
         box.Agent.Service.Publish(status);
         await shim.WaitForStateAsync(0, "going-to-sleep");
-        var job = shim.Client.SendAsync(ImmichRequests.FaceJob(PreviewJpeg.Create()), Ct);
+        var job = shim.Client.SendAsync(ImmichPredictRequest.Job(JobKind.FaceDetection, PreviewJpeg.Small()), Ct);
         await shim.WaitForHeldAsync(1);
 
         Assert.Empty(box.Ml.Calls);

@@ -7,11 +7,11 @@ namespace GpuSplit.Shim.Tests.Units;
 public sealed class EntriesClassifierTests
 {
     [Theory]
-    [InlineData(ImmichRequests.ClipTextual, MlRequestKind.Search)]
+    [InlineData(ImmichPredictRequest.SearchEntries, MlRequestKind.Search)]
     [InlineData("""{"clip":{"textual":{"modelName":"ViT-B-32__openai","options":{}}}}""", MlRequestKind.Search)]
-    [InlineData(ImmichRequests.ClipVisual, MlRequestKind.SmartSearch)]
-    [InlineData(ImmichRequests.Faces, MlRequestKind.FaceDetection)]
-    [InlineData(ImmichRequests.Ocr, MlRequestKind.Ocr)]
+    [InlineData(ImmichPredictRequest.SmartSearchEntries, MlRequestKind.SmartSearch)]
+    [InlineData(ImmichPredictRequest.FaceDetectionEntries, MlRequestKind.FaceDetection)]
+    [InlineData(ImmichPredictRequest.OcrEntries, MlRequestKind.Ocr)]
     [InlineData("""{"image-captioning":{"pipeline":{"modelName":"x"}}}""", MlRequestKind.OtherJob)]
     [InlineData("""{"facial-recognition":{"detection":{"modelName":"buffalo_l"}},"clip":{"textual":{"modelName":"m"}}}""", MlRequestKind.Search)]
     public void Names_the_kind_of_Immichs_requests(string entries, MlRequestKind kind)

@@ -11,7 +11,7 @@ public sealed class MultipartFieldScannerTests
 {
     private const string Boundary = "----formdata-undici-012345678901";
 
-    private static byte[] ImmichForm => ImmichRequests.FormBody(Boundary, ("entries", ImmichRequests.ClipVisual), PreviewJpeg.Create(4096), null);
+    private static byte[] ImmichForm => ImmichPredictRequest.FormBytes(Boundary, ImmichPredictRequest.SmartSearchEntries, PreviewJpeg.Small(), null);
 
     [Fact]
     public void Finds_entries_at_the_start_of_an_Immich_form()
@@ -21,14 +21,14 @@ public sealed class MultipartFieldScannerTests
         var scan = MultipartFieldScanner.Find(form, Boundary, "entries");
 
         Assert.Equal(FieldScanOutcome.Found, scan.Outcome);
-        Assert.Equal(ImmichRequests.ClipVisual, Encoding.UTF8.GetString(form, scan.Start, scan.Length));
+        Assert.Equal(ImmichPredictRequest.SmartSearchEntries, Encoding.UTF8.GetString(form, scan.Start, scan.Length));
     }
 
     [Fact]
     public void Asks_for_more_until_the_field_has_ended_at_every_split_point()
     {
         var form = ImmichForm;
-        var end = Encoding.ASCII.GetByteCount($"--{Boundary}\r\nContent-Disposition: form-data; name=\"entries\"\r\n\r\n{ImmichRequests.ClipVisual}\r\n--{Boundary}");
+        var end = Encoding.ASCII.GetByteCount($"--{Boundary}\r\nContent-Disposition: form-data; name=\"entries\"\r\n\r\n{ImmichPredictRequest.SmartSearchEntries}\r\n--{Boundary}");
 
         for (var cut = 0; cut < end; cut++)
         {

@@ -38,6 +38,9 @@ public sealed class SeedNginx : IAsyncDisposable
 
     public int Port { get; }
 
+    /// <summary>The master process (its workers are its children).</summary>
+    public int ProcessId => _process.Id;
+
     /// <summary>Where Immich's ML URL points when nginx is the shim.</summary>
     public Uri BaseUri => new($"http://127.0.0.1:{Port.ToString(CultureInfo.InvariantCulture)}/");
 
@@ -69,7 +72,8 @@ public sealed class SeedNginx : IAsyncDisposable
         """;
 
     /// <summary>Starts nginx in front of <paramref name="upstreamHost"/>:<paramref name="upstreamPort"/>; fails under CI, skips elsewhere, without nginx.</summary>
-    public static async Task<SeedNginx> StartAsync(string upstreamHost, int upstreamPort, CancellationToken cancellationToken = default)
+    /// <param name="workerProcesses">nginx's <c>worker_processes</c>: one in tests; <c>auto</c> (one per core, as in nginx's image) for throughput.</param>
+    public static async Task<SeedNginx> StartAsync(string upstreamHost, int upstreamPort, CancellationToken cancellationToken = default, string workerProcesses = "1")
     {
         const string binary = "/usr/sbin/nginx";
         RequiredPart.Require(OperatingSystem.IsLinux() && File.Exists(binary), "nginx on Linux (the seed's shim, for comparison)");
@@ -85,7 +89,7 @@ public sealed class SeedNginx : IAsyncDisposable
         var config = $$"""
             # Written by the GpuSplit tests. Only the http block's server and upstream are the seed's; the rest
             # gives this nginx its own files so several can run side by side.
-            worker_processes 1;
+            worker_processes {{workerProcesses}};
             pid {{folder}}/nginx.pid;
             error_log {{folder}}/error.log warn;
             events { worker_connections 1024; }

@@ -10,10 +10,10 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace GpuSplit.Shim.Tests.Infrastructure;
+namespace GpuSplit.Testing.Shim;
 
 /// <summary>
-/// (Also linked into bench/.) A real gRPC server on loopback implementing the agent's contract (gpusplit.v1.Agent and grpc.health.v1),
+/// A real gRPC server on loopback implementing the agent's contract (gpusplit.v1.Agent and grpc.health.v1),
 /// whose state the test sets: the agent branch is written in parallel, and some states (an unsupported
 /// GPU, a crash loop) are hard to put a real agent in.
 /// </summary>
@@ -105,7 +105,7 @@ public sealed class TestAgent : IAsyncDisposable
     }
 
     /// <summary>The gpusplit.v1.Agent service: streams the last published status to every watcher.</summary>
-    public sealed class AgentService : Agent.AgentBase
+    public sealed class AgentService : GpuSplit.Protos.V1.Agent.AgentBase
     {
         private readonly Lock _gate = new();
         private readonly List<Channel<AgentStatus>> _watchers = [];
@@ -178,7 +178,7 @@ public sealed class TestAgent : IAsyncDisposable
         }
 
         public override Task<RestartWorkerReply> RestartWorker(RestartWorkerRequest request, ServerCallContext context) =>
-            throw new RpcException(new Grpc.Core.Status(StatusCode.Unimplemented, "not part of the shim's tests"));
+            throw new RpcException(new global::Grpc.Core.Status(StatusCode.Unimplemented, "not part of the shim's tests"));
 
         public override Task<SleepReply> Sleep(SleepRequest request, ServerCallContext context)
         {
@@ -190,7 +190,7 @@ public sealed class TestAgent : IAsyncDisposable
 
             if (Token is not null && context.RequestHeaders.GetValue("authorization") != $"Bearer {Token}")
             {
-                throw new RpcException(new Grpc.Core.Status(StatusCode.Unauthenticated, "Sleep needs the agent's token: authorization: Bearer <token>"));
+                throw new RpcException(new global::Grpc.Core.Status(StatusCode.Unauthenticated, "Sleep needs the agent's token: authorization: Bearer <token>"));
             }
 
             return Task.FromResult(SleepReply);

@@ -7,13 +7,13 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
-namespace GpuSplit.Shim.Tests.Infrastructure;
+namespace GpuSplit.Testing.Shim;
 
 /// <summary>What the stand-in received in one /predict.</summary>
 public sealed record PredictCall(string ContentType, long? ContentLength, string Entries, string? Text, string? ImageSha256, long ImageLength, string? ImageFileName, string? ImageContentType);
 
 /// <summary>
-/// (Also linked into bench/.) A small real HTTP server on loopback answering like Immich's ML service (immich_ml/main.py): GET /ping
+/// A small real HTTP server on loopback answering like Immich's ML service (immich_ml/main.py): GET /ping
 /// "pong", GET / the banner, POST /predict parsing the multipart form and answering JSON keyed by task.
 /// It records what it received; a test can make it wait before answering, or die mid-answer.
 /// </summary>
