@@ -15,9 +15,6 @@ public sealed class RequestSpool(Stream client, string directory) : IDisposable
     private long _spooled;
     private bool _clientDone;
 
-    /// <summary>Bytes kept so far.</summary>
-    public long Length => Volatile.Read(ref _spooled);
-
     /// <summary>The body from its first byte, for one attempt; only one attempt reads at a time.</summary>
     public Stream NextAttempt() => new Attempt(this);
 
@@ -68,7 +65,7 @@ public sealed class RequestSpool(Stream client, string directory) : IDisposable
 
         // Not cancellable: bytes taken from the client must reach the file, or a replay would miss them.
         await RandomAccess.WriteAsync(File(), buffer[..read], _spooled, CancellationToken.None);
-        Volatile.Write(ref _spooled, _spooled + read);
+        _spooled += read;
         return read;
     }
 

@@ -38,9 +38,9 @@ public sealed class TransientFailurePolicy : ITransientFailurePolicy
 
     public string? ForTransport(ForwarderError error) => error switch
     {
-        // Refused, reset, or dropped before the answer's head; or the body could not be sent to the box.
-        ForwarderError.Request or ForwarderError.RequestBodyDestination or ForwarderError.ResponseHeaders
-            or ForwarderError.ResponseBodyDestination => ReplayReasons.ConnectionFailed,
+        // Refused, reset or dropped before the answer's head, the body not taken by the box, or the box gone
+        // between its answer's head and its first body byte (nothing reached the client yet).
+        ForwarderError.Request or ForwarderError.RequestBodyDestination or ForwarderError.ResponseBodyDestination => ReplayReasons.ConnectionFailed,
         ForwarderError.RequestTimedOut => ReplayReasons.TimedOut,
         _ => null,
     };
