@@ -60,7 +60,7 @@ switch ($Task) {
         if (Test-Path $results) { Remove-Item -Recurse -Force $results }
         # Test projects run one after another: several of them start real daemons (Docker, nginx) and
         # the machines here have two cores.
-        & dotnet test $solution -c $Configuration --no-build --logger 'trx' --logger 'console;verbosity=normal' --results-directory $results -- RunConfiguration.DisableParallelization=true
+        & dotnet test $solution -c $Configuration --no-build -m:1 --logger 'trx' --logger 'console;verbosity=normal' --results-directory $results -- RunConfiguration.DisableParallelization=true
         $code = $LASTEXITCODE
         Write-TestSummary $results
         if ($code -ne 0) { throw "dotnet test failed with exit code $code" }
