@@ -3,6 +3,7 @@ using Docker.DotNet;
 using Docker.DotNet.Models;
 using GpuSplit.Agent.Hosting;
 using GpuSplit.Agent.Status;
+using GpuSplit.MlService.Docker;
 using Microsoft.Extensions.Options;
 
 namespace GpuSplit.Agent.Docker;
@@ -46,26 +47,8 @@ public sealed class DockerWorkerRuntime(DockerClientProvider docker, IOptions<Ag
         }, cancellationToken);
     }
 
-    public async Task<IReadOnlySet<uint>> ProcessIdsAsync(CancellationToken cancellationToken)
-    {
-        var client = await docker.GetAsync(cancellationToken);
-        try
-        {
-            // `docker top`: the engine lists the container's processes with host pids, which is what NVML reports,
-            // even when the agent itself runs in a container without the host's pid namespace.
-            var top = await client.Containers.ListProcessesAsync(Name, new ContainerListProcessesParameters(), cancellationToken);
-            var column = top.Titles.IndexOf("PID");
-            return column < 0
-                ? new HashSet<uint>()
-                : top.Processes.Select(row => uint.TryParse(row[column], CultureInfo.InvariantCulture, out var pid) ? pid : 0)
-                    .Where(pid => pid != 0).ToHashSet();
-        }
-        catch (DockerApiException)
-        {
-            // Not running (409) or gone (404): no processes.
-            return new HashSet<uint>();
-        }
-    }
+    public async Task<IReadOnlySet<uint>> ProcessIdsAsync(CancellationToken cancellationToken) =>
+        await ContainerProcesses.HostPidsAsync(await docker.GetAsync(cancellationToken), Name, cancellationToken);
 
     // Docker answers "0001-01-01T00:00:00Z" for never.
     private static DateTimeOffset? ParseTime(string? text) =>

@@ -4,6 +4,7 @@ using Docker.DotNet.Models;
 using GpuSplit.Agent.Hosting;
 using GpuSplit.Agent.Status;
 using GpuSplit.Agent.Watchdog;
+using GpuSplit.MlService.Docker;
 using Microsoft.Extensions.Options;
 
 namespace GpuSplit.Agent.Docker;

@@ -2,6 +2,7 @@ using GpuSplit.Agent.Docker;
 using GpuSplit.Agent.Hosting;
 using GpuSplit.Agent.Status;
 using GpuSplit.Agent.Watchdog;
+using GpuSplit.MlService.Docker;
 using Microsoft.Extensions.Options;
 
 namespace GpuSplit.Agent.Gpu;

@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using GpuSplit.Agent.Power;
+using GpuSplit.MlService.Docker;
 using Microsoft.Extensions.Options;
 
 namespace GpuSplit.Agent.Hosting;
@@ -69,9 +70,7 @@ public sealed class DockerOptions
     /// <summary>Pin an Engine API version (e.g. 1.41 for Engine 20.10). Empty: negotiate with the engine.</summary>
     public Version? ApiVersion { get; set; }
 
-    public Uri EffectiveEndpoint => Endpoint ?? (OperatingSystem.IsWindows()
-        ? new Uri("npipe://./pipe/docker_engine")
-        : new Uri("unix:///var/run/docker.sock"));
+    public Uri EffectiveEndpoint => Endpoint ?? DockerConnection.DefaultEndpoint;
 }
 
 public sealed class WatchdogOptions

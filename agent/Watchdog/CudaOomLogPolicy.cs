@@ -1,4 +1,5 @@
 using GpuSplit.Agent.Status;
+using GpuSplit.MlService.Logs;
 
 namespace GpuSplit.Agent.Watchdog;
 
@@ -8,16 +9,7 @@ namespace GpuSplit.Agent.Watchdog;
 /// </summary>
 public sealed class CudaOomLogPolicy : IFailurePolicy
 {
-    // ONNX Runtime's words: the CUDA allocator, cuBLAS, and the BFC arena that holds each session's memory.
-    private static readonly LogPatterns Patterns = new(
-        "out of memory",
-        "CUBLAS_STATUS_ALLOC_FAILED",
-        "Failed to allocate memory for requested buffer",
-        "BFCArena::AllocateRawInternal",
-        "BFCArena::Extend",
-        "cudaErrorMemoryAllocation");
-
-    public FailureVerdict? Classify(WorkerSignal signal) => signal is LogLine line && Patterns.Match(line.Text) is { } quote
+    public FailureVerdict? Classify(WorkerSignal signal) => signal is LogLine line && MlLogLines.CudaOutOfMemory.Match(line.Text) is { } quote
         ? new FailureVerdict(FailureKind.CudaOom, $"CUDA out of memory seen in logs: {quote}", FailureAction.Restart)
         : null;
 }

@@ -1,4 +1,5 @@
 using GpuSplit.Agent.Status;
+using GpuSplit.MlService.Logs;
 
 namespace GpuSplit.Agent.Watchdog;
 

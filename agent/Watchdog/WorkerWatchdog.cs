@@ -2,6 +2,7 @@ using Docker.DotNet;
 using GpuSplit.Agent.Docker;
 using GpuSplit.Agent.Hosting;
 using GpuSplit.Agent.Status;
+using GpuSplit.MlService.Docker;
 using Microsoft.Extensions.Options;
 
 namespace GpuSplit.Agent.Watchdog;

@@ -1,4 +1,5 @@
 using GpuSplit.Agent.Docker;
+using GpuSplit.MlService.Docker;
 using GpuSplit.Agent.Hosting;
 using GpuSplit.Agent.Status;
 using GpuSplit.Agent.Watchdog;

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace GpuSplit.Agent.Docker;
+namespace GpuSplit.MlService.Docker;
 
 /// <summary>
 /// Docker's log timestamps (RFC 3339 with up to nine fraction digits) as nanoseconds since the epoch: exact, so a

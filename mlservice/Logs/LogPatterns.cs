@@ -1,4 +1,4 @@
-namespace GpuSplit.Agent.Watchdog;
+namespace GpuSplit.MlService.Logs;
 
 /// <summary>Finds the first of several fragments in a log line, ignoring case, and quotes the line around it.</summary>
 public sealed class LogPatterns(params string[] fragments)

@@ -1,7 +1,7 @@
 using System.Net.Sockets;
 using Docker.DotNet;
 
-namespace GpuSplit.Agent.Docker;
+namespace GpuSplit.MlService.Docker;
 
 /// <summary>Tells "the engine is not there" (retry later, report DOCKER_UNAVAILABLE) from other errors.</summary>
 public static class DockerErrors
