@@ -123,6 +123,40 @@ public sealed class ReadingTests
     }
 
     [Fact]
+    public async Task Processes_of_an_included_file_are_read_at_every_call_and_summed_into_the_device()
+    {
+        // What the ML stand-in does: it writes its own process line as its models load, the test owns the device.
+        var folder = Directory.CreateTempSubdirectory("fake-nvml-include-");
+        try
+        {
+            var worker = Path.Combine(folder.FullName, "worker.state");
+            var state = new FakeNvmlState
+            {
+                Devices = [new FakeGpu { UsedIsSumOfProcesses = true }],
+                Processes = [new FakeGpuProcess(700, 1 * GiB)],
+                Includes = [worker],
+            };
+            await using var fake = await FakeNvml.StartAsync(state, TestContext.Current.CancellationToken);
+            using var nvml = NvmlLibrary.Open(FakeNvml.LibraryPath);
+            var device = nvml.GetDevice(0);
+            Assert.Equal([new GpuProcess(700, 1 * GiB)], device.GetComputeProcesses());
+            Assert.Equal(new GpuMemory(6 * GiB, 5 * GiB, 1 * GiB), device.GetMemory());
+
+            File.WriteAllText(worker, "process device=0 pid=4242 used=2147483648\n");
+
+            Assert.Equal([new GpuProcess(700, 1 * GiB), new GpuProcess(4242, 2 * GiB)], device.GetComputeProcesses());
+            Assert.Equal(new GpuMemory(6 * GiB, 3 * GiB, 3 * GiB), device.GetMemory());
+
+            File.WriteAllText(worker, "device uuid=GPU-x total=1 used=1 name=not allowed here\n");
+            Assert.Throws<NvmlException>(() => device.GetMemory());
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Sessions_are_reference_counted_like_nvml()
     {
         await using var fake = await FakeNvml.StartAsync(FakeNvmlState.OneGtx1060(), TestContext.Current.CancellationToken);

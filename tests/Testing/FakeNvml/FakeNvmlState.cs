@@ -13,6 +13,9 @@ public sealed record FakeGpu
     public string Uuid { get; init; } = "GPU-00000000-1060-0000-0000-000000000000";
     public ulong TotalBytes { get; init; } = Gtx1060TotalBytes;
     public ulong UsedBytes { get; init; }
+
+    /// <summary>Used memory is the sum of the device's processes at each call, included files' processes too (<c>used=sum</c>).</summary>
+    public bool UsedIsSumOfProcesses { get; init; }
     public ulong? FreeBytes { get; init; }
     public uint GpuUtilizationPercent { get; init; }
     public uint MemoryUtilizationPercent { get; init; }
@@ -42,6 +45,12 @@ public sealed record FakeNvmlState
     public IReadOnlyList<FakeGpuProcess> Processes { get; init; } = [];
     public IReadOnlyList<FakeNvmlFailure> Failures { get; init; } = [];
 
+    /// <summary>
+    /// Files whose process lines are read on every call (<c>include PATH</c>); a file that does not exist yet adds
+    /// nothing. A program under test writes its own processes there, e.g. the ML stand-in as its models load.
+    /// </summary>
+    public IReadOnlyList<string> Includes { get; init; } = [];
+
     /// <summary>One GTX 1060 6GB whose used memory is the sum of <paramref name="processes"/>'.</summary>
     public static FakeNvmlState OneGtx1060(params FakeGpuProcess[] processes) => new()
     {
@@ -59,8 +68,8 @@ public sealed record FakeNvmlState
                 throw new ArgumentException($"a fake GPU's name must be one line and its UUID one word: '{gpu.Name}', '{gpu.Uuid}'");
             }
 
-            text.Append(CultureInfo.InvariantCulture,
-                $"device uuid={gpu.Uuid} total={gpu.TotalBytes} used={gpu.UsedBytes}");
+            var used = gpu.UsedIsSumOfProcesses ? "sum" : gpu.UsedBytes.ToString(CultureInfo.InvariantCulture);
+            text.Append(CultureInfo.InvariantCulture, $"device uuid={gpu.Uuid} total={gpu.TotalBytes} used={used}");
             if (gpu.FreeBytes is { } free)
             {
                 text.Append(CultureInfo.InvariantCulture, $" free={free}");
@@ -78,6 +87,16 @@ public sealed record FakeNvmlState
             var used = process.UsedBytes?.ToString(CultureInfo.InvariantCulture) ?? "na";
             text.Append(CultureInfo.InvariantCulture, $"process device={process.Device} pid={process.Pid} used={used}")
                 .Append(process.AppearsLate ? " late\n" : "\n");
+        }
+
+        foreach (var include in Includes)
+        {
+            if (include.AsSpan().ContainsAny('\r', '\n'))
+            {
+                throw new ArgumentException($"an included state file's path must be one line: '{include}'");
+            }
+
+            text.Append(CultureInfo.InvariantCulture, $"include {include}\n");
         }
 
         foreach (var failure in Failures)

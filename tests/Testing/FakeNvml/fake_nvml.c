@@ -8,13 +8,18 @@
  * change what getenv sees).
  *
  * State file, one item a line, '#' starts a comment line:
- *   device uuid=GPU-1 total=6442450944 used=1073741824 [free=N] util=30 memutil=20 temp=55 power=42000 cc=6.1 name=NVIDIA GeForce GTX 1060 6GB
- *       (name= comes last and takes the rest of the line; free defaults to total - used)
+ *   device uuid=GPU-1 total=6442450944 used=1073741824|sum [free=N] util=30 memutil=20 temp=55 power=42000 cc=6.1 name=NVIDIA GeForce GTX 1060 6GB
+ *       (name= comes last and takes the rest of the line; used=sum is the sum of the device's processes;
+ *        free defaults to total - used)
  *   process device=0 pid=1234 used=4294967296|na [late]
  *       (used=na is NVML_VALUE_NOT_AVAILABLE, as on Windows WDDM; a late process is missing from the
  *        size query (count 0) and present afterwards: the process list grew between the two calls)
  *   fail <nvml function name> <nvmlReturn_t code> [device=N]
  *       (that function returns the code, for every device or only device N; nvmlInit_v2 included)
+ *   include <path>
+ *       (the process lines of another state file, read on every call like this one; a file that does not exist
+ *        adds nothing. A program under test writes its own process line there, e.g. the ML stand-in as its
+ *        models load, while the test owns the devices.)
  * A state that cannot be read or parsed makes every call return NVML_ERROR_UNKNOWN with a message on stderr.
  */
 #include <errno.h>
@@ -56,6 +61,7 @@ struct fake_device_slot { int index; };
 struct device {
     char name[TEXT_SIZE], uuid[TEXT_SIZE];
     unsigned long long total, free, used;
+    int used_is_sum, has_free;
     unsigned int util, memutil, temp, power;
     int cc_major, cc_minor;
 };
@@ -123,7 +129,8 @@ static int parse_device(char *rest, struct device *d, const char *path, int line
         int ok;
         if (strcmp(token, "uuid") == 0) ok = snprintf(d->uuid, sizeof d->uuid, "%s", value) < TEXT_SIZE;
         else if (strcmp(token, "total") == 0) ok = parse_u64(value, &d->total);
-        else if (strcmp(token, "used") == 0) ok = parse_u64(value, &d->used);
+        else if (strcmp(token, "used") == 0)
+            ok = strcmp(value, "sum") == 0 ? (d->used_is_sum = 1) : parse_u64(value, &d->used);
         else if (strcmp(token, "free") == 0) ok = has_free = parse_u64(value, &d->free);
         else if (strcmp(token, "util") == 0) ok = parse_u32(value, &d->util);
         else if (strcmp(token, "memutil") == 0) ok = parse_u32(value, &d->memutil);
@@ -133,7 +140,7 @@ static int parse_device(char *rest, struct device *d, const char *path, int line
         else return complain(path, line, "unknown device key", token);
         if (!ok) return complain(path, line, "bad value for", token);
     }
-    if (!has_free) d->free = d->total >= d->used ? d->total - d->used : 0;
+    d->has_free = has_free;
     return 1;
 }
 
@@ -174,20 +181,15 @@ static int parse_failure(char *rest, struct failure *f, const char *path, int li
     return 1;
 }
 
-/* Called with the gate held. */
-static int load_state(void)
+/* Parses one state file into current; an included file may only add process lines. */
+static int load_file(const char *path, int included)
 {
-    const char *path = state_path_override[0] ? state_path_override : getenv("FAKE_NVML_STATE");
-    if (!path || !*path) {
-        fprintf(stderr, "fake_nvml: no state file (set FAKE_NVML_STATE)\n");
-        return 0;
-    }
     FILE *file = fopen(path, "r");
     if (!file) {
+        if (included && errno == ENOENT) return 1;
         fprintf(stderr, "fake_nvml: cannot open state file %s: %s\n", path, strerror(errno));
         return 0;
     }
-    memset(&current, 0, sizeof current);
     char text[1024];
     int line = 0, ok = 1;
     while (ok && fgets(text, sizeof text, file)) {
@@ -196,7 +198,9 @@ static int load_state(void)
         if (text[0] == '\0' || text[0] == '#') continue;
         char *rest = strchr(text, ' ');
         if (rest) *rest++ = '\0';
-        if (strcmp(text, "device") == 0)
+        if (included && strcmp(text, "process") != 0)
+            ok = complain(path, line, "an included file has process lines only, not", text);
+        else if (strcmp(text, "device") == 0)
             ok = current.device_count < MAX_DEVICES
                 ? parse_device(rest, &current.devices[current.device_count++], path, line)
                 : complain(path, line, "too many", "device");
@@ -208,11 +212,36 @@ static int load_state(void)
             ok = current.failure_count < MAX_FAILURES
                 ? parse_failure(rest ? rest : "", &current.failures[current.failure_count++], path, line)
                 : complain(path, line, "too many", "fail");
+        else if (strcmp(text, "include") == 0)
+            ok = rest && *rest ? load_file(rest, 1) : complain(path, line, "include without a", "path");
         else
             ok = complain(path, line, "unknown line kind", text);
     }
     fclose(file);
     return ok;
+}
+
+/* Called with the gate held. */
+static int load_state(void)
+{
+    const char *path = state_path_override[0] ? state_path_override : getenv("FAKE_NVML_STATE");
+    if (!path || !*path) {
+        fprintf(stderr, "fake_nvml: no state file (set FAKE_NVML_STATE)\n");
+        return 0;
+    }
+    memset(&current, 0, sizeof current);
+    if (!load_file(path, 0)) return 0;
+    for (int i = 0; i < current.device_count; i++) {
+        struct device *d = &current.devices[i];
+        if (d->used_is_sum) {
+            d->used = 0;
+            for (int p = 0; p < current.process_count; p++)
+                if (current.processes[p].device == (unsigned int)i && current.processes[p].used != ~0ull)
+                    d->used += current.processes[p].used;
+        }
+        if (!d->has_free) d->free = d->total >= d->used ? d->total - d->used : 0;
+    }
+    return 1;
 }
 
 /*
