@@ -1,4 +1,5 @@
 using GpuSplit.MlStandIn.Control;
+using GpuSplit.MlStandIn.Gpu;
 using GpuSplit.MlStandIn.Predict;
 
 // Behaves like Immich's ML service (machine-learning/immich_ml/main.py) on the surface the server and the
@@ -10,10 +11,21 @@ var port = Environment.GetEnvironmentVariable("IMMICH_PORT") ?? "3003";
 builder.WebHost.UseUrls($"http://{host}:{port}");
 builder.Services.AddSingleton<StandInState>();
 builder.Services.AddSingleton<FailureActions>();
+builder.Services.AddSingleton<GpuWorker>();
 
 var app = builder.Build();
 var state = app.Services.GetRequiredService<StandInState>();
 var actions = app.Services.GetRequiredService<FailureActions>();
+GpuWorker worker;
+try
+{
+    worker = app.Services.GetRequiredService<GpuWorker>();
+}
+catch (InvalidOperationException error)
+{
+    Console.Error.WriteLine($"ml-standin: {error.Message}");
+    return 2;
+}
 
 state.PredictDelay = TimeSpan.FromMilliseconds(EnvInt("STANDIN_PREDICT_DELAY_MS", 0));
 
@@ -46,8 +58,31 @@ foreach (var action in (Environment.GetEnvironmentVariable("STANDIN_ON_START") ?
     actions.Run(parsed);
 }
 
+if (worker.Enabled)
+{
+    _ = RecycleWhenIdleAsync(worker, app.Lifetime.ApplicationStopping);
+    // A process that ends holds no GPU memory: NVML stops listing it.
+    app.Lifetime.ApplicationStopped.Register(worker.ProcessEnded);
+}
+
 await app.WaitForShutdownAsync();
 return 0;
+
+// immich_ml's idle_shutdown_task: checks every MACHINE_LEARNING_MODEL_TTL_POLL_S seconds.
+static async Task RecycleWhenIdleAsync(GpuWorker worker, CancellationToken stopping)
+{
+    using var timer = new PeriodicTimer(worker.TtlPoll);
+    try
+    {
+        while (await timer.WaitForNextTickAsync(stopping))
+        {
+            worker.RecycleIfIdle();
+        }
+    }
+    catch (OperationCanceledException)
+    {
+    }
+}
 
 static int EnvInt(string name, int fallback) =>
     int.TryParse(Environment.GetEnvironmentVariable(name), out var value) ? value : fallback;

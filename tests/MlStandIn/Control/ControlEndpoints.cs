@@ -1,3 +1,5 @@
+using GpuSplit.MlStandIn.Gpu;
+
 namespace GpuSplit.MlStandIn.Control;
 
 /// <summary>
@@ -8,8 +10,9 @@ public static class ControlEndpoints
 {
     public static void Map(WebApplication app)
     {
-        app.MapGet("/_standin/state", (StandInState state) => Results.Json(new StandInStatus(
-            Environment.ProcessId, state.PingFails, state.StuckError, (int)state.PredictDelay.TotalMilliseconds, state.PredictCount)));
+        app.MapGet("/_standin/state", (StandInState state, GpuWorker worker) => Results.Json(new StandInStatus(
+            Environment.ProcessId, state.PingFails, state.StuckError, (int)state.PredictDelay.TotalMilliseconds, state.PredictCount,
+            worker.Bytes, worker.Loaded)));
 
         app.MapPost("/_standin/{action}", (string action, string? arg, FailureActions actions) =>
         {
@@ -26,4 +29,7 @@ public static class ControlEndpoints
     }
 }
 
-public sealed record StandInStatus(int Pid, bool PingFails, string? StuckError, int PredictDelayMs, int PredictCount);
+/// <param name="GpuBytes">The worker's memory on the pretend GPU (0 without a footprint table, or before its first load).</param>
+/// <param name="Loaded">The components loaded, as "model/type".</param>
+public sealed record StandInStatus(int Pid, bool PingFails, string? StuckError, int PredictDelayMs, int PredictCount, long GpuBytes,
+    IReadOnlyList<string> Loaded);

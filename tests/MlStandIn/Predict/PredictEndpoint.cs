@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using GpuSplit.MlStandIn.Control;
+using GpuSplit.MlStandIn.Gpu;
 
 namespace GpuSplit.MlStandIn.Predict;
 
@@ -13,7 +14,7 @@ public static class PredictEndpoint
 {
     private const int ClipDimensions = 512;
 
-    public static async Task<IResult> HandleAsync(HttpRequest request, StandInState state, CancellationToken cancellationToken)
+    public static async Task<IResult> HandleAsync(HttpRequest request, StandInState state, GpuWorker worker, CancellationToken cancellationToken)
     {
         if (!request.HasFormContentType)
         {
@@ -56,7 +57,41 @@ public static class PredictEndpoint
             input = System.Text.Encoding.UTF8.GetBytes(text);
         }
 
-        if (state.PredictDelay > TimeSpan.Zero)
+        if (worker.Enabled)
+        {
+            if (state.StuckError is { } broken)
+            {
+                return Results.Json(Detail(broken), statusCode: 500);
+            }
+
+            if (Components(entries) is not { } components)
+            {
+                return Results.BadRequest(Detail("Task of type recognition depends on output of detection"));
+            }
+
+            foreach (var component in components)
+            {
+                if (await worker.LoadAsync(component) is { } failed)
+                {
+                    return Results.Json(Detail(failed), statusCode: 500);
+                }
+            }
+
+            if (worker.BeginRun(components) is { } outOfMemory)
+            {
+                return Results.Json(Detail(outOfMemory), statusCode: 500);
+            }
+
+            try
+            {
+                await Task.Delay(state.PredictDelay, cancellationToken);
+            }
+            finally
+            {
+                worker.EndRun(components);
+            }
+        }
+        else if (state.PredictDelay > TimeSpan.Zero)
         {
             await Task.Delay(state.PredictDelay, cancellationToken);
         }
@@ -97,6 +132,26 @@ public static class PredictEndpoint
         }
 
         return Results.Text(answer.ToJsonString(), "application/json");
+    }
+
+    /// <summary>The components a request runs, in the worker's order (detection before recognition); null when a dependency is missing.</summary>
+    private static List<ModelComponent>? Components(Dictionary<string, JsonObject> entries)
+    {
+        var components = new List<ModelComponent>();
+        foreach (var (task, types) in entries)
+        {
+            foreach (var type in new[] { "visual", "textual", "detection", "recognition" }.Where(types.ContainsKey))
+            {
+                if (type == "recognition" && !types.ContainsKey("detection"))
+                {
+                    return null;
+                }
+
+                components.Add(new ModelComponent(task, type, types[type]!["modelName"]!.ToString()));
+            }
+        }
+
+        return components;
     }
 
     private static bool TryParseEntries(string json, out Dictionary<string, JsonObject> entries)

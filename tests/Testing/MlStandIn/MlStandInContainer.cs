@@ -12,11 +12,15 @@ namespace GpuSplit.Testing.MlStandIn;
 /// </summary>
 public sealed class MlStandInContainer : IAsyncDisposable
 {
+    private const string GpuMount = "/standin-gpu";
+    private const string GpuFile = "worker.state";
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(5) };
+    private readonly string? _gpuFolder;
 
-    private MlStandInContainer(DockerEngine engine, string name, string id, string address, int port)
+    private MlStandInContainer(DockerEngine engine, string name, string id, string address, int port, string? gpuFolder)
     {
         Address = address;
+        _gpuFolder = gpuFolder;
         Engine = engine;
         Name = name;
         Id = id;
@@ -33,6 +37,9 @@ public sealed class MlStandInContainer : IAsyncDisposable
 
     /// <summary>Where it listens (<see cref="MlStandInOptions.ListenAddress"/>).</summary>
     public string Address { get; }
+
+    /// <summary>The host path of the stand-in's fake-NVML process line (with <see cref="MlStandInOptions.Gpu"/>); absent until it starts.</summary>
+    public string? GpuProcessFile => _gpuFolder is null ? null : Path.Combine(_gpuFolder, GpuFile);
 
     public Uri BaseUri => new($"http://{Address}:{Port.ToString(CultureInfo.InvariantCulture)}/");
 
@@ -63,10 +70,32 @@ public sealed class MlStandInContainer : IAsyncDisposable
             AddEnv(args, key, value);
         }
 
+        string? gpuFolder = null;
+        if (options.Gpu is { } gpu)
+        {
+            gpuFolder = Directory.CreateTempSubdirectory("gpusplit-standin-gpu-").FullName;
+            args.AddRange(["--pid", "host", "-v", $"{gpuFolder}:{GpuMount}", "-e", $"STANDIN_NVML_PROCESS_FILE={GpuMount}/{GpuFile}"]);
+            AddEnv(args, "STANDIN_FOOTPRINTS", gpu.Table);
+            AddEnv(args, "STANDIN_CARD_MIB", gpu.CardMib.ToString(CultureInfo.InvariantCulture));
+            AddEnv(args, "STANDIN_LOAD_DELAY_MS", gpu.LoadDelayMs.ToString(CultureInfo.InvariantCulture));
+            AddEnv(args, "MACHINE_LEARNING_MODEL_TTL", gpu.TtlSeconds?.ToString(CultureInfo.InvariantCulture));
+            AddEnv(args, "MACHINE_LEARNING_MODEL_TTL_POLL_S", "1");
+        }
+
         args.AddRange(options.ExtraArgs);
         args.AddRange([DockerEngine.EmptyImage, "/dotnet/dotnet", $"/app/{MlStandInApp.Dll}"]);
-        var id = await engine.CheckedAsync([.. args]);
-        var container = new MlStandInContainer(engine, name, id, options.ListenAddress, port);
+        string id;
+        try
+        {
+            id = await engine.CheckedAsync([.. args]);
+        }
+        catch
+        {
+            DeleteFolder(gpuFolder);
+            throw;
+        }
+
+        var container = new MlStandInContainer(engine, name, id, options.ListenAddress, port, gpuFolder);
         if (options.Start)
         {
             try
@@ -123,7 +152,19 @@ public sealed class MlStandInContainer : IAsyncDisposable
     public async Task<string> LogsAsync() =>
         await Engine.CliAsync("logs", Name) is { } logs ? logs.Stdout + logs.Stderr : "";
 
-    public async ValueTask DisposeAsync() => await Engine.CliAsync("rm", "-f", Name);
+    public async ValueTask DisposeAsync()
+    {
+        await Engine.CliAsync("rm", "-f", Name);
+        DeleteFolder(_gpuFolder);
+    }
+
+    private static void DeleteFolder(string? folder)
+    {
+        if (folder is not null && Directory.Exists(folder))
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
 
     private static void AddEnv(List<string> args, string key, string? value)
     {

@@ -29,6 +29,13 @@ public sealed record MlStandInOptions
 
     public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>
+    /// A pretend GPU: models take the table's memory as they load and run, written as a fake-NVML process line
+    /// (<see cref="MlStandInContainer.GpuProcessFile"/>, for <see cref="FakeNvmlState.Includes"/>). The container then
+    /// runs with <c>--pid host</c>, so that the line carries the host's pid, as NVML reports it.
+    /// </summary>
+    public StandInGpu? Gpu { get; init; }
+
     /// <summary>More <c>docker create</c> arguments (e.g. <c>--restart</c>), placed before the image.</summary>
     public IReadOnlyList<string> ExtraArgs { get; init; } = [];
 
