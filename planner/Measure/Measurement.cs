@@ -51,4 +51,7 @@ public sealed record MeasureRun(
     IReadOnlyList<MeasureFailure> Failures)
 {
     public const string InProcess = "in-process";
+
+    public MeasurementUpdate ToUpdate() =>
+        new(Device, Method, Runtime, MemoryMethod, MeasuredAt, ContextBytes, null, [.. Components.Select(c => ComponentEntry.From(c, this))], []);
 }

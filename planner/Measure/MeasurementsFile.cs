@@ -47,10 +47,13 @@ public static class MeasurementsFile
 
     /// <summary>Merges <paramref name="run"/> into the file at <paramref name="path"/> (created if absent).</summary>
     /// <exception cref="MeasureException">The existing file cannot be read or the new one cannot be written.</exception>
-    public static void Merge(string path, MeasureRun run)
+    public static void Merge(string path, MeasureRun run) => Merge(path, run.ToUpdate());
+
+    /// <inheritdoc cref="Merge(string, MeasureRun)"/>
+    public static void Merge(string path, MeasurementUpdate update)
     {
         var document = Load(path);
-        Merge(document, run);
+        Merge(document, update);
         var temporary = path + ".tmp";
         try
         {
@@ -69,32 +72,55 @@ public static class MeasurementsFile
         }
     }
 
-    public static void Merge(MeasurementsDocument document, MeasureRun run)
+    public static void Merge(MeasurementsDocument document, MeasureRun run) => Merge(document, run.ToUpdate());
+
+    public static void Merge(MeasurementsDocument document, MeasurementUpdate update)
     {
-        if (!document.Devices.TryGetValue(run.Device, out var entries))
+        if (!document.Devices.TryGetValue(update.Device, out var entries))
         {
-            document.Devices[run.Device] = entries = [];
+            document.Devices[update.Device] = entries = [];
         }
 
-        var entry = entries.FirstOrDefault(e => e.Method == run.Method);
+        var entry = entries.FirstOrDefault(e => e.Method == update.Method);
         if (entry is null)
         {
-            entries.Add(entry = new MeasurementEntry { Method = run.Method });
+            entries.Add(entry = new MeasurementEntry { Method = update.Method });
         }
 
-        entry.Runtime = run.Runtime;
-        entry.Memory = run.MemoryMethod;
-        entry.MeasuredAt = run.MeasuredAt;
-        entry.ContextBytes = run.ContextBytes;
-        foreach (var measured in run.Components)
+        entry.Runtime = update.Runtime;
+        entry.Memory = update.Memory;
+        entry.MeasuredAt = update.MeasuredAt;
+        entry.ContextBytes = update.ContextBytes ?? entry.ContextBytes;
+        entry.Image = update.Image ?? entry.Image;
+        foreach (var measured in update.Components)
         {
             entry.Components.RemoveAll(c => c.Model == measured.Model && c.Type == measured.Type);
-            entry.Components.Add(ComponentEntry.From(measured, run));
+            entry.Components.Add(measured);
         }
 
         entry.Components.Sort((a, b) => string.CompareOrdinal($"{a.Task}/{a.Model}/{a.Type}", $"{b.Task}/{b.Model}/{b.Type}"));
+        foreach (var combination in update.Combinations)
+        {
+            entry.Combinations ??= [];
+            entry.Combinations.RemoveAll(c => c.Models.SequenceEqual(combination.Models) && c.Concurrency == combination.Concurrency);
+            entry.Combinations.Add(combination);
+        }
     }
 }
+
+/// <summary>One run's figures for one device and method, as they merge into the file.</summary>
+/// <param name="ContextBytes">Null: the run could not tell; the entry keeps what an earlier run found.</param>
+/// <param name="Image">The ML image the figures come from (`--service`); null for the planner's own runtime.</param>
+public sealed record MeasurementUpdate(
+    string Device,
+    string Method,
+    string Runtime,
+    string Memory,
+    DateTimeOffset MeasuredAt,
+    long? ContextBytes,
+    string? Image,
+    IReadOnlyList<ComponentEntry> Components,
+    IReadOnlyList<CombinationEntry> Combinations);
 
 public sealed class MeasurementsDocument
 {
@@ -122,6 +148,14 @@ public sealed class MeasurementEntry
 
     public List<ComponentEntry> Components { get; set; } = [];
 
+    /// <summary>`service`: the ML image, name and tag, the figures were measured with.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Image { get; set; }
+
+    /// <summary>`service`: combinations loaded together and run at once, with what happened.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public List<CombinationEntry>? Combinations { get; set; }
+
     /// <summary>Fields written by other methods or newer planners, kept as they are when this one merges.</summary>
     [JsonExtensionData]
     public Dictionary<string, JsonElement>? Extra { get; set; }
@@ -135,14 +169,19 @@ public sealed class ComponentEntry
 
     public string Type { get; set; } = "";
 
-    public string File { get; set; } = "";
+    /// <summary>The model file (in-process); the service's files are inside its container.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? File { get; set; }
 
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public long FileBytes { get; set; }
 
     /// <summary>The weights by static analysis of the file.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public long WeightsBytes { get; set; }
 
-    public SortedDictionary<string, long[]> Inputs { get; set; } = new(StringComparer.Ordinal);
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public SortedDictionary<string, long[]>? Inputs { get; set; }
 
     /// <summary>The model's own share: what it added to the process after loading and at its peak.</summary>
     public ShareFigures Share { get; set; } = new();
@@ -157,6 +196,14 @@ public sealed class ComponentEntry
     public string Runtime { get; set; } = "";
 
     public DateTimeOffset MeasuredAt { get; set; }
+
+    /// <summary>`service`: the burst that split the weights from one request's memory.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public BurstFigures? Burst { get; set; }
+
+    /// <summary>`service`: the first model of a fresh worker, whose share still holds the worker's CUDA context (the run could not measure it apart).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool IncludesContext { get; set; }
 
     [JsonExtensionData]
     public Dictionary<string, JsonElement>? Extra { get; set; }
@@ -199,6 +246,60 @@ public sealed class ShareFigures
     public long LoadPeakBytes { get; set; }
 }
 
+/// <summary>Requests sent at once after a component loaded: its arena grew by (concurrency − 1) requests' memory.</summary>
+public sealed class BurstFigures
+{
+    public int Concurrency { get; set; }
+
+    /// <summary>The job's own concurrency (`--concurrency`); the burst sends at least 2 at once to see one request's memory.</summary>
+    public int JobConcurrency { get; set; }
+
+    public int Requests { get; set; }
+
+    public long GrowthBytes { get; set; }
+
+    /// <summary>The weights and the job's concurrency of requests in flight.</summary>
+    public long JobPeakBytes { get; set; }
+
+    public double Seconds { get; set; }
+}
+
+/// <summary>`service`: a combination loaded in one worker with every job running at its concurrency at once.</summary>
+public sealed class CombinationEntry
+{
+    /// <summary>The models, CLIP, faces, then OCR when there is one.</summary>
+    public List<string> Models { get; set; } = [];
+
+    /// <summary>smart-search=N,face-detection=N,ocr=N.</summary>
+    public string Concurrency { get; set; } = "";
+
+    public double Seconds { get; set; }
+
+    /// <summary>oom, unstable, fits or comfortable (against the card, with planner fit's 10% headroom).</summary>
+    public string Verdict { get; set; } = "";
+
+    /// <summary>The worker's highest GPU memory.</summary>
+    public long PeakBytes { get; set; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public long? DevicePeakBytes { get; set; }
+
+    public long DeviceTotalBytes { get; set; }
+
+    public int Requests { get; set; }
+
+    /// <summary>What made it `oom`: an error answer, a dropped connection, or the log line.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? OutOfMemory { get; set; }
+
+    public string Runtime { get; set; } = "";
+
+    public DateTimeOffset MeasuredAt { get; set; }
+
+    [JsonExtensionData]
+    public Dictionary<string, JsonElement>? Extra { get; set; }
+}
+
 public sealed class ProcessFigures
 {
     public long BeforeLoadBytes { get; set; }
@@ -216,6 +317,7 @@ public sealed class ProcessFigures
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, WriteIndented = true)]
 [JsonSerializable(typeof(MeasurementsDocument))]
 [JsonSerializable(typeof(ComponentEntry))]
+[JsonSerializable(typeof(CombinationEntry))]
 internal sealed partial class MeasurementsJsonContext : JsonSerializerContext
 {
     /// <summary>People read and diff this file: "+" and non-ASCII model names stay as they are, not \u escapes.</summary>
