@@ -1,12 +1,14 @@
 using System.CommandLine;
 using GpuSplit.Planner.Catalog;
 using GpuSplit.Planner.Measure;
+using GpuSplit.Planner.Memory;
 
 namespace GpuSplit.Planner.Cli;
 
 /// <summary>
 /// `planner measure --models DIR`: each model of an Immich model cache loaded and run the way Immich does, with
 /// the memory it really takes on this device; the figures merge into the measurements file `planner fit` reads.
+/// `planner measure --service URL`: the same through Immich's own ML container (<see cref="ServiceMeasureCommand"/>).
 /// </summary>
 internal static class MeasureCommand
 {
@@ -15,7 +17,15 @@ internal static class MeasureCommand
 
     public static Command Create()
     {
-        var models = new Option<string>("--models") { Description = "Immich's model cache folder (MACHINE_LEARNING_CACHE_FOLDER, /cache in the container).", Required = true };
+        var models = new Option<string?>("--models") { Description = "Immich's model cache folder (MACHINE_LEARNING_CACHE_FOLDER, /cache in the container): measure in this process." };
+        var service = new Option<string?>("--service") { Description = "Immich's ML service (http://127.0.0.1:3003): measure through its own container, on the GPU box." };
+        var container = new Option<string>("--container") { Description = "--service: the ML container's name.", DefaultValueFactory = _ => "immich_machine_learning" };
+        var combination = new Option<string?>("--combination") { Description = "--service: models to load and run together, CLIP,FACES[,OCR], or none (default: the measured models, one per job)." };
+        var concurrency = new Option<string?>("--concurrency") { Description = $"--service: Immich job concurrency for bursts and the combination (default {JobConcurrency.Seed})." };
+        var combinationSeconds = new Option<int>("--combination-seconds") { Description = "--service: how long the combination runs every job at once.", DefaultValueFactory = _ => 30 };
+        var image = new Option<FileInfo?>("--image") { Description = "--service: a JPEG to send instead of the generated 1920x1440 preview (a photo with faces and text exercises recognition)." };
+        var docker = new Option<string?>("--docker") { Description = "--service: the Docker engine (default DOCKER_HOST, else the platform's socket or pipe)." };
+        var force = new Option<bool>("--force") { Description = "--service: measure even though the worker holds GPU memory (Immich is using it); it is restarted." };
         var device = new Option<string>("--device") { Description = "cuda:N (VRAM through NVML) or cpu (this process's private memory).", DefaultValueFactory = _ => "cuda:0" };
         var only = new Option<string[]>("--only") { Description = "Measure only these models (PP-OCRv5_mobile) or components (PP-OCRv5_mobile/detection), comma-separated.", AllowMultipleArgumentsPerToken = true };
         var ortLibrary = new Option<string?>("--ort-library") { Description = "Use this libonnxruntime instead of the bundled one (1.31 or later; e.g. a build with sm_61 for a GTX 1060)." };
@@ -25,14 +35,39 @@ internal static class MeasureCommand
         var json = new Option<bool>("--json") { Description = "Print the results as one JSON document instead of a table." };
         var command = new Command("measure", "Measure the real memory footprint of each model in an Immich model cache, on this GPU or CPU.")
         {
-            models, device, only, ortLibrary, nvmlLibrary, output, catalog, json,
+            models, service, container, device, only, combination, concurrency, combinationSeconds, image, docker, force, ortLibrary, nvmlLibrary, output, catalog, json,
         };
         command.SetAction(async (parsed, cancellationToken) =>
         {
             var error = parsed.InvocationConfiguration.Error;
-            var target = Device(parsed.GetValue(device));
             var catalogFile = parsed.GetValue(catalog);
-            var plan = Plan(parsed.GetRequiredValue(models), CatalogSource.Load(catalogFile), parsed.GetValue(only));
+            var path = parsed.GetValue(output) ?? MeasurementsFile.DefaultPath(catalogFile);
+            if ((parsed.GetValue(models) is null) == (parsed.GetValue(service) is null))
+            {
+                throw new UsageException("measure takes --models DIR (in this process) or --service URL (through Immich's ML container), one of them");
+            }
+
+            if (parsed.GetValue(service) is { } url)
+            {
+                var wrong = new Option[] { device, ortLibrary }.FirstOrDefault(o => parsed.GetResult(o) is { Implicit: false });
+                return wrong is not null
+                    ? throw new UsageException($"{wrong.Name} is for --models; the service runs its own runtime on its own GPU")
+                    : await ServiceMeasureCommand.RunAsync(
+                        new ServiceArguments(url, parsed.GetValue(container)!, parsed.GetValue(only), parsed.GetValue(combination), parsed.GetValue(concurrency),
+                            parsed.GetValue(image), parsed.GetValue(combinationSeconds), parsed.GetValue(docker), parsed.GetValue(nvmlLibrary),
+                            parsed.GetValue(force), path, parsed.GetValue(json)),
+                        CatalogSource.Load(catalogFile), parsed.InvocationConfiguration.Output, error, cancellationToken);
+            }
+
+            var serviceOnly = new Option[] { container, combination, concurrency, combinationSeconds, image, docker, force }
+                .FirstOrDefault(o => parsed.GetResult(o) is { Implicit: false });
+            if (serviceOnly is not null)
+            {
+                throw new UsageException($"{serviceOnly.Name} goes with --service");
+            }
+
+            var target = Device(parsed.GetValue(device));
+            var plan = Plan(parsed.GetValue(models)!, CatalogSource.Load(catalogFile), parsed.GetValue(only));
             foreach (var warning in plan.Warnings)
             {
                 await error.WriteLineAsync($"planner measure: warning: {warning}");
@@ -49,7 +84,6 @@ internal static class MeasureCommand
                 return SomeFailed;
             }
 
-            var path = parsed.GetValue(output) ?? MeasurementsFile.DefaultPath(catalogFile);
             var progress = MeasureProgress.For(parsed.InvocationConfiguration.Output, error, parsed.GetValue(json));
             MeasureRun run;
             try

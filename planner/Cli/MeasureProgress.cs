@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using GpuSplit.Planner.Service;
 using Spectre.Console;
 
 namespace GpuSplit.Planner.Cli;
@@ -7,7 +8,7 @@ namespace GpuSplit.Planner.Cli;
 /// Shows what `planner measure` is doing while a model loads and runs (seconds to minutes each): a spinner on a
 /// terminal, plain lines on standard error when the output is redirected or is JSON.
 /// </summary>
-internal sealed class MeasureProgress
+internal sealed class MeasureProgress : IStepProgress
 {
     private readonly IAnsiConsole? terminal;
     private readonly TextWriter lines;
@@ -35,6 +36,20 @@ internal sealed class MeasureProgress
         var clock = Stopwatch.StartNew();
         var result = work();
         lines.WriteLine($"planner measure: measured {label} in {clock.Elapsed.TotalSeconds:0.0} s");
+        return result;
+    }
+
+    public async Task<T> StepAsync<T>(string label, Func<Task<T>> work)
+    {
+        if (terminal is not null)
+        {
+            return await terminal.Status().Spinner(Spinner.Known.Dots).StartAsync(Markup.Escape(label), _ => work());
+        }
+
+        await lines.WriteLineAsync($"planner measure: {label}");
+        var clock = Stopwatch.StartNew();
+        var result = await work();
+        await lines.WriteLineAsync($"planner measure: done in {clock.Elapsed.TotalSeconds:0.0} s: {label}");
         return result;
     }
 }
