@@ -1,0 +1,76 @@
+using GpuSplit.Testing;
+using GpuSplit.Testing.Docker;
+using GpuSplit.Testing.MlStandIn;
+
+namespace GpuSplit.Planner.Tests.Service;
+
+/// <summary>
+/// A GPU box made of real parts: the ML stand-in as a container with a footprint table (its worker's memory written as
+/// a fake-NVML process line with its host pid), and the fake NVML's state for child processes: one GTX 1060 whose used
+/// memory is the sum of its processes. The planner and the agent run as processes of their own against it.
+/// </summary>
+internal sealed class StandInGpuBox : IAsyncDisposable
+{
+    public const string Gpu = "NVIDIA GeForce GTX 1060 6GB";
+    public const long MiB = 1024 * 1024;
+
+    /// <summary>MiB, like a 1060's real figures in spirit; the last model is too big to run at concurrency 3 with the others.</summary>
+    public static readonly StandInGpu Table = new()
+    {
+        ContextMib = 300,
+        Components = new Dictionary<string, StandInFootprint>
+        {
+            ["ViT-B-32__openai/visual"] = new(340, 60),
+            ["ViT-B-32__openai/textual"] = new(250, 10),
+            ["buffalo_l/detection"] = new(20, 100),
+            ["buffalo_l/recognition"] = new(170, 40),
+            ["PP-OCRv5_mobile/detection"] = new(10, 500),
+            ["PP-OCRv5_mobile/recognition"] = new(16, 60),
+            ["XLM-Roberta-Large-Vit-B-16Plus/visual"] = new(1500, 700),
+            ["XLM-Roberta-Large-Vit-B-16Plus/textual"] = new(1100, 20),
+        },
+    };
+
+    private StandInGpuBox(MlStandInContainer worker, FakeNvml nvml)
+    {
+        Worker = worker;
+        Nvml = nvml;
+    }
+
+    public MlStandInContainer Worker { get; }
+
+    public FakeNvml Nvml { get; }
+
+    /// <summary>FAKE_NVML_STATE, for the planner and the agent.</summary>
+    public IReadOnlyDictionary<string, string> Environment => Nvml.Environment;
+
+    public static async Task<StandInGpuBox> StartAsync(StandInGpu? gpu = null)
+    {
+        var engine = await DockerEngine.MachineAsync();
+        // Requests take long enough that a burst's requests are all in flight at once, also on a busy machine.
+        var worker = await MlStandInContainer.StartAsync(engine, new MlStandInOptions { Gpu = gpu ?? Table, PredictDelayMs = 400 });
+        try
+        {
+            await worker.WaitForPingAsync(TimeSpan.FromSeconds(60));
+            var nvml = FakeNvml.ForChildProcess(new FakeNvmlState
+            {
+                Devices = [new FakeGpu { UsedIsSumOfProcesses = true }],
+                Includes = [worker.GpuProcessFile!],
+            });
+            return new StandInGpuBox(worker, nvml);
+        }
+        catch
+        {
+            await worker.DisposeAsync();
+            throw;
+        }
+    }
+
+    public static long Bytes(long mib) => mib * MiB;
+
+    public async ValueTask DisposeAsync()
+    {
+        Nvml.Dispose();
+        await Worker.DisposeAsync();
+    }
+}
