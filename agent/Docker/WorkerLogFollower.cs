@@ -1,4 +1,5 @@
 using Docker.DotNet;
+using GpuSplit.Agent.Footprints;
 using GpuSplit.Agent.Status;
 using GpuSplit.Agent.Watchdog;
 using GpuSplit.MlService.Docker;
@@ -6,11 +7,11 @@ using GpuSplit.MlService.Docker;
 namespace GpuSplit.Agent.Docker;
 
 /// <summary>
-/// Follows the worker's stdout and stderr and posts each line to the watchdog. Remembers the newest line's
+/// Follows the worker's stdout and stderr and posts each line to the watchdog and to the footprint learner. Remembers the newest line's
 /// timestamp, so following again after a restart or a lost connection neither skips nor repeats lines; at the
 /// agent's start it begins at "now", because old lines describe failures already over.
 /// </summary>
-public sealed partial class WorkerLogFollower(WorkerSignals signals, TimeProvider time, ILogger<WorkerLogFollower> logger)
+public sealed partial class WorkerLogFollower(WorkerSignals signals, FootprintLearner footprints, TimeProvider time, ILogger<WorkerLogFollower> logger)
 {
     private long _lastSeen = LogTimestamp.FromTime(time.GetUtcNow());
 
@@ -27,6 +28,7 @@ public sealed partial class WorkerLogFollower(WorkerSignals signals, TimeProvide
 
             Interlocked.Exchange(ref _lastSeen, line.Nanoseconds);
             signals.Post(new LogLine(line.Text, line.At));
+            footprints.OnLogLine(line.Text);
         }
     }
 

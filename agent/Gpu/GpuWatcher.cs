@@ -1,4 +1,5 @@
 using GpuSplit.Agent.Docker;
+using GpuSplit.Agent.Footprints;
 using GpuSplit.Agent.Hosting;
 using GpuSplit.Agent.Status;
 using GpuSplit.Agent.Watchdog;
@@ -9,7 +10,8 @@ namespace GpuSplit.Agent.Gpu;
 
 /// <summary>
 /// Reads the GPUs every poll interval, tells the worker's processes from the others (the worker's host pids come from
-/// Docker; other processes' containers from their cgroup), and watches for a card that stays full.
+/// Docker; other processes' containers from their cgroup), watches for a card that stays full, and gives each reading
+/// to the footprint learner.
 /// </summary>
 public sealed partial class GpuWatcher(
     IGpuReader reader,
@@ -17,6 +19,7 @@ public sealed partial class GpuWatcher(
     ContainerNames names,
     VramPressure pressure,
     WorkerSignals signals,
+    FootprintLearner footprints,
     AgentState state,
     TimeProvider time,
     IOptions<AgentOptions> options,
@@ -95,6 +98,7 @@ public sealed partial class GpuWatcher(
         }
 
         state.Update(f => f with { Gpu = view });
+        footprints.OnGpu(facts.Container, view);
     }
 
     private async Task<IReadOnlySet<uint>> WorkerPidsAsync(WorkerInspection container, IEnumerable<uint> gpuPids, CancellationToken cancellationToken)

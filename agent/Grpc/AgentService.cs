@@ -1,3 +1,4 @@
+using GpuSplit.Agent.Footprints;
 using GpuSplit.Agent.Hosting;
 using GpuSplit.Agent.Power;
 using GpuSplit.Agent.Status;
@@ -8,9 +9,9 @@ using Microsoft.Extensions.Options;
 
 namespace GpuSplit.Agent.Grpc;
 
-/// <summary>gpusplit.v1.Agent: the whole picture for the shim, the planner and operators, and the operator's restart.</summary>
-public sealed partial class AgentService(AgentState state, WorkerSignals signals, SleepCoordinator sleep, TimeProvider time,
-    IOptions<AgentOptions> options, ILogger<AgentService> logger) : Protos.V1.Agent.AgentBase
+/// <summary>gpusplit.v1.Agent: the whole picture for the shim, the planner and operators, the operator's restart, sleep, and the learned footprints.</summary>
+public sealed partial class AgentService(AgentState state, WorkerSignals signals, SleepCoordinator sleep, FootprintLearner footprints,
+    TimeProvider time, IOptions<AgentOptions> options, ILogger<AgentService> logger) : Protos.V1.Agent.AgentBase
 {
     public override Task<AgentStatus> GetStatus(GetStatusRequest request, ServerCallContext context) =>
         Task.FromResult(StatusMapper.ToProto(state.Current));
@@ -60,6 +61,10 @@ public sealed partial class AgentService(AgentState state, WorkerSignals signals
         LogSleepRequested(logger, request.Reason, context.Peer);
         return sleep.RequestAsync(request.Reason, SleepChecks.From(state.Current), context.CancellationToken);
     }
+
+    /// <summary>What the agent learned about the models' GPU memory; read-only, so no token.</summary>
+    public override Task<ObservedFootprints> GetFootprints(GetFootprintsRequest request, ServerCallContext context) =>
+        Task.FromResult(FootprintsMapper.ToProto(footprints.Summary));
 
     private static bool SameExceptTime(AgentStatus a, AgentStatus b)
     {

@@ -1,4 +1,5 @@
 using GpuSplit.Agent.Docker;
+using GpuSplit.Agent.Footprints;
 using GpuSplit.Agent.Gpu;
 using GpuSplit.Agent.Grpc;
 using GpuSplit.Agent.Health;
@@ -96,6 +97,9 @@ public static class AgentHost
         services.AddSingleton<ISleepCommand, SleepCommand>();
         services.AddSingleton<IPowerStatusSink, AgentPowerStatus>();
         services.AddSingleton<SleepCoordinator>();
+
+        services.AddSingleton<FootprintStore>();
+        services.AddSingleton<FootprintLearner>();
 
         configure?.Invoke(builder);
 

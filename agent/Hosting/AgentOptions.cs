@@ -35,6 +35,25 @@ public sealed class AgentOptions
     /// <summary>How the box is put to sleep when the shim asks (Sleep); without a command Sleep is refused.</summary>
     [ValidateObjectMembers]
     public SleepOptions Sleep { get; set; } = new();
+
+    /// <summary>Where the agent keeps what it learns (footprints.json); empty: /var/lib/gpusplit, or %ProgramData%\GpuSplit on Windows.</summary>
+    public string? DataFolder { get; set; }
+
+    [ValidateObjectMembers]
+    public FootprintOptions Footprints { get; set; } = new();
+
+    public string EffectiveDataFolder => string.IsNullOrEmpty(DataFolder)
+        ? OperatingSystem.IsWindows()
+            ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.CommonApplicationData), "GpuSplit")
+            : "/var/lib/gpusplit"
+        : DataFolder;
+}
+
+public sealed class FootprintOptions
+{
+    /// <summary>Observations kept in footprints.json; the oldest go first. About 400 bytes each.</summary>
+    [Range(1, 100_000)]
+    public int MaxObservations { get; set; } = 1000;
 }
 
 public sealed class WorkerOptions

@@ -1,3 +1,4 @@
+using GpuSplit.Agent.Footprints;
 using GpuSplit.Agent.Grpc;
 using GpuSplit.Agent.Status;
 using Prometheus;
@@ -30,11 +31,17 @@ public sealed class AgentMetrics
     private readonly Gauge _workerState;
     private readonly Counter _restarts;
     private readonly Gauge _lastFailure;
+    private readonly FootprintLearner _footprints;
+    private readonly Gauge _footprintLoad;
+    private readonly Gauge _footprintContext;
+    private readonly Gauge _footprintSetPeak;
+    private readonly Gauge _footprintObservations;
     private HashSet<string[]> _gpuLabelSets = new(new LabelComparer());
 
-    public AgentMetrics(AgentState state)
+    public AgentMetrics(AgentState state, FootprintLearner footprints)
     {
         _state = state;
+        _footprints = footprints;
         Registry = Prometheus.Metrics.NewCustomRegistry();
         var factory = Prometheus.Metrics.WithCustomRegistry(Registry);
         _fbUsed = factory.CreateGauge("DCGM_FI_DEV_FB_USED", "Framebuffer memory used (in MiB).", GpuLabels);
@@ -52,6 +59,13 @@ public sealed class AgentMetrics
         _workerState = factory.CreateGauge("gpusplit_worker_state", "1 for the worker's current state.", "state");
         _restarts = factory.CreateCounter("gpusplit_worker_restarts_total", "Restarts the agent performed.");
         _lastFailure = factory.CreateGauge("gpusplit_worker_last_failure_timestamp_seconds", "When the last failure of each class happened.", "class");
+        _footprintLoad = factory.CreateGauge("gpusplit_footprint_load_bytes",
+            "GPU memory the worker grew by when these model components loaded (weights and the loading request), learned from its logs and NVML.",
+            "gpu", "image", "components");
+        _footprintContext = factory.CreateGauge("gpusplit_footprint_context_bytes", "The ML worker's CUDA context, learned from first loads.", "gpu", "image");
+        _footprintSetPeak = factory.CreateGauge("gpusplit_footprint_set_peak_bytes", "The worker's highest GPU memory with exactly these components loaded.",
+            "gpu", "image", "components");
+        _footprintObservations = factory.CreateGauge("gpusplit_footprint_observations", "Footprint observations kept in the agent's data folder.");
         Registry.AddBeforeCollectCallback(Refresh);
     }
 
@@ -95,11 +109,54 @@ public sealed class AgentMetrics
             _workerState.WithLabels(StateLabel(phase)).Set(phase == snapshot.Phase ? 1 : 0);
         }
 
+        RefreshFootprints();
         _restarts.IncTo(facts.RestartCount);
         if (facts.LastFailure is { } failure)
         {
             _lastFailure.WithLabels(StateLabel(StatusMapper.ToProto(failure.Kind))).Set(failure.At.ToUnixTimeMilliseconds() / 1000.0);
         }
+    }
+
+    private void RefreshFootprints()
+    {
+        var summary = _footprints.Summary;
+        var seen = new Dictionary<Gauge, HashSet<string[]>>
+        {
+            [_footprintLoad] = new(new LabelComparer()),
+            [_footprintContext] = new(new LabelComparer()),
+            [_footprintSetPeak] = new(new LabelComparer()),
+        };
+        void Set(Gauge gauge, double value, params string[] labels)
+        {
+            seen[gauge].Add(labels);
+            gauge.WithLabels(labels).Set(value);
+        }
+
+        foreach (var load in summary.Loads)
+        {
+            Set(_footprintLoad, load.LoadBytes, load.Gpu, load.Image, string.Join('+', load.Components));
+        }
+
+        foreach (var context in summary.Contexts)
+        {
+            Set(_footprintContext, context.Bytes, context.Gpu, context.Image);
+        }
+
+        foreach (var set in summary.Sets)
+        {
+            Set(_footprintSetPeak, set.PeakBytes, set.Gpu, set.Image, string.Join('+', set.Components));
+        }
+
+        // The file keeps the newest observations only: a figure whose observations all aged out goes too.
+        foreach (var (gauge, labels) in seen)
+        {
+            foreach (var gone in gauge.GetAllLabelValues().Where(l => !labels.Contains(l)).ToList())
+            {
+                gauge.RemoveLabelled(gone);
+            }
+        }
+
+        _footprintObservations.Set(summary.Observations);
     }
 
     private static string StateLabel(WorkerPhase phase) => StateLabel(StatusMapper.ToProto(phase));
