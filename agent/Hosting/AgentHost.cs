@@ -19,6 +19,8 @@ namespace GpuSplit.Agent.Hosting;
 /// </summary>
 public static class AgentHost
 {
+    private static readonly TimeSpan MinimumPublishPeriod = TimeSpan.FromSeconds(1);
+
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         // --urls is taken here, not by the web host: its endpoints need their protocols (see Listeners).
@@ -83,11 +85,12 @@ public static class AgentHost
             health.Services.Map("", _ => true);
             health.Services.Map(WorkerHealthCheck.Name, _ => true);
         }).AddCheck<WorkerHealthCheck>(WorkerHealthCheck.Name);
-        // Watch pushes from the publisher's results: run it every poll interval, from the start.
+        // Watch pushes from the publisher's results: run it every poll interval, from the start. The publisher refuses a
+        // period under a second (and would stop the agent at start), so a faster poll still publishes every second.
         services.AddOptions<HealthCheckPublisherOptions>().Configure<IOptions<AgentOptions>>((publisher, agent) =>
         {
             publisher.Delay = TimeSpan.Zero;
-            publisher.Period = agent.Value.PollInterval;
+            publisher.Period = agent.Value.PollInterval < MinimumPublishPeriod ? MinimumPublishPeriod : agent.Value.PollInterval;
         });
 
         services.AddSingleton<AgentMetrics>();
