@@ -45,10 +45,21 @@ public sealed record CatalogComponent(
     /// <summary>Measured footprints, keyed by GPU name (or "cpu"), as `planner measure` records them.</summary>
     public IReadOnlyDictionary<string, MeasuredFootprint> Measured { get; init; } =
         new Dictionary<string, MeasuredFootprint>(StringComparer.Ordinal);
+
+    /// <summary>Observed in production by the agent (`planner fit --agent`), keyed by GPU name.</summary>
+    public IReadOnlyDictionary<string, ObservedFootprint> Observed { get; init; } =
+        new Dictionary<string, ObservedFootprint>(StringComparer.Ordinal);
 }
 
 /// <summary>What a measurement of one component found on one device.</summary>
 public sealed record MeasuredFootprint(long WeightsBytes, long PeakBytes, string Method, string? Source = null);
+
+/// <summary>
+/// What the agent saw a component add to Immich's worker in production on one GPU: its weights and the arena of the
+/// request that loaded it, together with the components in <see cref="LoadedWith"/> (itself included) that loaded
+/// before the worker's memory settled.
+/// </summary>
+public sealed record ObservedFootprint(long LoadBytes, IReadOnlyList<ComponentType> LoadedWith, string Source);
 
 public sealed record CatalogModel(
     string Name,

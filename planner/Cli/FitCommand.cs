@@ -31,18 +31,20 @@ internal static class FitCommand
         var catalog = CatalogSource.Option();
         var measurements = MeasurementsSource.Option();
         var modelFiles = ModelFilesSource.Option();
+        var agent = AgentSource.Option();
         var json = new Option<bool>("--json") { Description = "Print one JSON document (stable field names) instead of tables." };
 
         var command = new Command("fit", "Pick the best Immich models that fit the card, and print the settings to apply.")
         {
-            vram, workers, ttl, headroom, concurrency, require, multilingual, gpu, catalog, measurements, modelFiles, json,
+            vram, workers, ttl, headroom, concurrency, require, multilingual, gpu, catalog, measurements, modelFiles, agent, json,
         };
         command.SetAction(async (parsed, cancellationToken) =>
         {
             var output = parsed.InvocationConfiguration.Output;
             var error = parsed.InvocationConfiguration.Error;
-            var models = await MeasurementsSource.ApplyAsync(
-                CatalogSource.Load(parsed.GetValue(catalog)), parsed.GetValue(measurements), parsed.GetValue(catalog), parsed.GetValue(gpu), error);
+            var (models, card) = await AgentSource.ApplyAsync(CatalogSource.Load(parsed.GetValue(catalog)), parsed.GetValue(agent), parsed.GetValue(gpu), error,
+                cancellationToken);
+            models = await MeasurementsSource.ApplyAsync(models, parsed.GetValue(measurements), parsed.GetValue(catalog), card, error);
             models = await ModelFilesSource.ApplyAsync(models, parsed.GetValue(modelFiles), error);
             var request = new FitRequest(
                 models,
@@ -53,7 +55,7 @@ internal static class FitCommand
                 Concurrency(parsed.GetValue(concurrency)),
                 RequireOcr(parsed.GetValue(require) ?? []),
                 parsed.GetValue(multilingual),
-                parsed.GetValue(gpu),
+                card,
                 RuntimeCosts.Cuda);
             var result = FitPlanner.Plan(request);
             if (parsed.GetValue(json))

@@ -64,6 +64,7 @@ internal static class FitJson
                 ["ratchetMiB"] = ByteSize.ToMiB(component.RatchetBytes),
                 ["totalMiB"] = ByteSize.ToMiB(component.TotalBytes),
                 ["source"] = component.Load.Origin.WireName(),
+                ["activationsSource"] = component.Load.ActivationsOrigin.WireName(),
             });
         }
 

@@ -60,7 +60,7 @@ internal static class FitReport
                 ByteSize.FormatMiB(component.ActivationBytes),
                 ByteSize.FormatMiB(component.RatchetBytes),
                 ByteSize.FormatMiB(component.TotalBytes),
-                load.Origin.WireName());
+                Figures(load));
         }
 
         return table;
@@ -125,6 +125,10 @@ internal static class FitReport
 
     private static void Row(Table table, string term, long bytes, string what) =>
         table.AddRow(term, ByteSize.ToMiB(bytes).ToString("N0", CultureInfo.InvariantCulture), Markup.Escape(what));
+
+    private static string Figures(ComponentLoad load) => load.Origin == load.ActivationsOrigin
+        ? load.Origin.WireName()
+        : $"{load.Origin.WireName()} weights, {load.ActivationsOrigin.WireName()} per request";
 
     private static string JobOf(ComponentLoad load) => (load.Task, load.Type) switch
     {

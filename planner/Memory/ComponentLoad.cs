@@ -13,6 +13,7 @@ namespace GpuSplit.Planner.Memory;
 /// loaded, so a component whose input shape changes with every image (OCR detection) keeps a buffer for each size
 /// (Immich issue 23462). Zero for fixed-shape inputs.
 /// </param>
+/// <param name="Origin">Where <paramref name="WeightsBytes"/> came from (and the per-request figure, unless <see cref="ActivationsOrigin"/> says otherwise).</param>
 public sealed record ComponentLoad(
     string Model,
     ModelTask Task,
@@ -22,6 +23,15 @@ public sealed record ComponentLoad(
     long RatchetBytes,
     FigureOrigin Origin)
 {
+    private readonly FigureOrigin? activationsOrigin;
+
+    /// <summary>Where <see cref="PerRequestBytes"/> (and so the ratchet) came from: an observed load pins the weights only.</summary>
+    public FigureOrigin ActivationsOrigin
+    {
+        get => activationsOrigin ?? Origin;
+        init => activationsOrigin = value;
+    }
+
     /// <summary>The Immich job whose concurrency multiplies this component's per-request memory.</summary>
     public int ConcurrencyIn(JobConcurrency concurrency) => (Task, Type) switch
     {

@@ -4,12 +4,16 @@ namespace GpuSplit.Planner.Memory;
 
 /// <summary>
 /// Turns catalog entries into the memory model's inputs: measured figures for the named GPU where the catalog
-/// (or a measurements file merged into it) has them, the static estimate otherwise.
+/// (or a measurements file merged into it) has them, the static estimate otherwise; and weights observed by the
+/// agent in production where it saw them.
 /// </summary>
 public static class ComponentLoads
 {
-    public static IEnumerable<ComponentLoad> For(CatalogModel model, string? gpu, RuntimeCosts costs) =>
-        model.Components.Select(component => For(model, component, gpu, costs));
+    public static IEnumerable<ComponentLoad> For(CatalogModel model, string? gpu, RuntimeCosts costs)
+    {
+        var loads = model.Components.Select(component => For(model, component, gpu, costs)).ToList();
+        return gpu is null ? loads : [.. loads.Select(load => WithObservedWeights(model, load, loads, gpu))];
+    }
 
     public static ComponentLoad For(CatalogModel model, CatalogComponent component, string? gpu, RuntimeCosts costs)
     {
@@ -19,12 +23,31 @@ public static class ComponentLoads
             // ratchet still applies, because one measurement sees one input size.
             var perRequest = Math.Max(0, measured.PeakBytes - measured.WeightsBytes);
             return new ComponentLoad(model.Name, model.Task, component.Type, measured.WeightsBytes, perRequest,
-                Ratchet(component, perRequest), FigureOrigin.Measured);
+                Ratchet(component, perRequest), FigureOriginNames.OfMethod(measured.Method));
         }
 
         var perRequestBytes = (component.ActivationBytes?.Bytes ?? 0) + (HasConvolutions(component) ? costs.ConvWorkspaceBytes : 0);
         return new ComponentLoad(model.Name, model.Task, component.Type, component.CountedWeightsBytes ?? component.FileBytes.Bytes, perRequestBytes,
             Ratchet(component, perRequestBytes), FigureOrigin.Estimate);
+    }
+
+    /// <summary>
+    /// The agent saw the worker grow by <see cref="ObservedFootprint.LoadBytes"/> when these components loaded: their
+    /// weights and the arena of the one request that loaded them. The per-request figures stay where they came from;
+    /// the weights are what is left, shared among components that loaded together in proportion to their other weights.
+    /// </summary>
+    private static ComponentLoad WithObservedWeights(CatalogModel model, ComponentLoad load, IReadOnlyList<ComponentLoad> loads, string gpu)
+    {
+        if (model.Component(load.Type) is not { } component || !component.Observed.TryGetValue(gpu, out var observed))
+        {
+            return load;
+        }
+
+        var together = loads.Where(l => observed.LoadedWith.Contains(l.Type)).ToList();
+        var weights = Math.Max(0, observed.LoadBytes - together.Sum(l => l.PerRequestBytes));
+        var others = together.Sum(l => l.WeightsBytes);
+        var share = others > 0 ? (double)load.WeightsBytes / others : 1.0 / together.Count;
+        return load with { WeightsBytes = (long)Math.Round(weights * share), Origin = FigureOrigin.Observed, ActivationsOrigin = load.ActivationsOrigin };
     }
 
     /// <summary>

@@ -6,8 +6,14 @@ public enum FigureOrigin
     /// <summary>The memory model, from the catalog's sourced figures.</summary>
     Estimate,
 
-    /// <summary>`planner measure`, in-process ONNX Runtime session on this GPU.</summary>
+    /// <summary>`planner measure --models`: an in-process ONNX Runtime session on this GPU.</summary>
     Measured,
+
+    /// <summary>`planner measure --service`: through Immich's own ML container on this GPU.</summary>
+    Service,
+
+    /// <summary>The agent, watching Immich's ML worker in production on this GPU (`planner fit --agent`).</summary>
+    Observed,
 }
 
 public static class FigureOriginNames
@@ -16,6 +22,11 @@ public static class FigureOriginNames
     {
         FigureOrigin.Estimate => "estimate",
         FigureOrigin.Measured => "measured",
+        FigureOrigin.Service => "service",
+        FigureOrigin.Observed => "observed",
         _ => throw new ArgumentOutOfRangeException(nameof(origin), origin, null),
     };
+
+    /// <summary>The origin of figures a measurements file's entry of this method holds.</summary>
+    public static FigureOrigin OfMethod(string method) => method == "service" ? FigureOrigin.Service : FigureOrigin.Measured;
 }

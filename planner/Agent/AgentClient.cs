@@ -1,0 +1,42 @@
+using GpuSplit.Protos.V1;
+using Grpc.Core;
+using Grpc.Net.Client;
+
+namespace GpuSplit.Planner.Agent;
+
+/// <summary>The agent's gpusplit.v1.Agent API (h2c, as the agent serves it), asked once with a deadline.</summary>
+public static class AgentClient
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(10);
+
+    /// <exception cref="AgentException">The agent does not answer, or refuses.</exception>
+    public static Task<ObservedFootprints> FootprintsAsync(Uri agent, CancellationToken cancellationToken) =>
+        CallAsync(agent, client => client.GetFootprintsAsync(new GetFootprintsRequest(), deadline: DateTime.UtcNow + Deadline, cancellationToken: cancellationToken).ResponseAsync);
+
+    /// <exception cref="AgentException">The agent does not answer, or refuses.</exception>
+    public static Task<AgentStatus> StatusAsync(Uri agent, CancellationToken cancellationToken) =>
+        CallAsync(agent, client => client.GetStatusAsync(new GetStatusRequest(), deadline: DateTime.UtcNow + Deadline, cancellationToken: cancellationToken).ResponseAsync);
+
+    private static async Task<T> CallAsync<T>(Uri agent, Func<Protos.V1.Agent.AgentClient, Task<T>> call)
+    {
+        using var channel = GrpcChannel.ForAddress(agent);
+        try
+        {
+            return await call(new Protos.V1.Agent.AgentClient(channel));
+        }
+        catch (RpcException e)
+        {
+            var why = e.StatusCode switch
+            {
+                StatusCode.Unavailable => $"does not answer ({e.Status.Detail})",
+                StatusCode.DeadlineExceeded => $"did not answer within {Deadline.TotalSeconds:0} s",
+                StatusCode.Unimplemented => "is an agent too old to serve footprints",
+                _ => $"answered {e.StatusCode}: {e.Status.Detail}",
+            };
+            throw new AgentException($"the agent at {agent} {why}");
+        }
+    }
+}
+
+/// <summary>The agent could not be asked; the message is the whole line.</summary>
+public sealed class AgentException(string message) : Exception(message);

@@ -1,0 +1,53 @@
+using System.CommandLine;
+using GpuSplit.Planner.Agent;
+using GpuSplit.Planner.Catalog;
+
+namespace GpuSplit.Planner.Cli;
+
+/// <summary>`--agent URL`: what the GPU box's agent observed Immich's worker take in production, for `planner fit`.</summary>
+internal static class AgentSource
+{
+    public static Option<string?> Option() => new("--agent")
+    {
+        Description = "The GPU box's agent (http://gpu-box:3004): use the footprints it observed in production, for its GPU (or --gpu).",
+    };
+
+    /// <summary>The catalog with the agent's observations in it, the GPU they are for, and a line on standard error saying so.</summary>
+    public static async Task<(ModelCatalog Catalog, string? Gpu)> ApplyAsync(ModelCatalog catalog, string? agent, string? gpu, TextWriter error,
+        CancellationToken cancellationToken)
+    {
+        if (agent is null)
+        {
+            return (catalog, gpu);
+        }
+
+        var url = Uri.TryCreate(agent, UriKind.Absolute, out var parsed) && (parsed.Scheme == Uri.UriSchemeHttp || parsed.Scheme == Uri.UriSchemeHttps)
+            ? parsed
+            : throw new UsageException($"--agent: '{agent}' is not an http:// URL; give the agent's gRPC address, e.g. http://gpu-box:3004");
+        Protos.V1.ObservedFootprints footprints;
+        try
+        {
+            footprints = await AgentClient.FootprintsAsync(url, cancellationToken);
+        }
+        catch (AgentException e)
+        {
+            throw new UsageException($"--agent: {e.Message}");
+        }
+
+        var gpus = ObservedFigures.Gpus(footprints);
+        var chosen = gpu ?? (gpus.Count == 1 ? gpus[0] : null);
+        if (chosen is null)
+        {
+            await error.WriteLineAsync(gpus.Count == 0
+                ? $"planner fit: the agent at {url} has observed no model load yet; no figure is observed"
+                : $"planner fit: the agent at {url} observed several GPUs ({string.Join(", ", gpus.Select(g => $"'{g}'"))}); name one with --gpu");
+            return (catalog, gpu);
+        }
+
+        var applied = ObservedFigures.Apply(catalog, footprints, chosen, $"agent {url}", out var used);
+        await error.WriteLineAsync(used > 0
+            ? $"planner fit: observed figures for '{chosen}' from the agent at {url} ({used} components, {ObservedFigures.Image(footprints, chosen)}): their weights; per request stays as measured or estimated"
+            : $"planner fit: the agent at {url} has observed nothing for '{chosen}' (it has: {(gpus.Count == 0 ? "none" : string.Join(", ", gpus.Select(g => $"'{g}'")))})");
+        return (applied, chosen);
+    }
+}
