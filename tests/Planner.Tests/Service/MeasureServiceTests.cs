@@ -29,7 +29,7 @@ public sealed class MeasureServiceTests : IDisposable
         Assert.True(run.ExitCode == 0, run.ToString());
         using var json = JsonDocument.Parse(run.Output);
         var root = json.RootElement;
-        Assert.Equal(Gpu, root.GetProperty("device").GetString());
+        Assert.Equal(GpuName, root.GetProperty("device").GetString());
         Assert.Equal(Bytes(Table.ContextMib), root.GetProperty("contextBytes").GetInt64());
         var components = root.GetProperty("components").EnumerateArray().ToList();
         Assert.Equal(6, components.Count);
@@ -53,7 +53,7 @@ public sealed class MeasureServiceTests : IDisposable
 
         // The file: the service entry keyed by the card, with the image the figures come from.
         using var measurements = JsonDocument.Parse(File.ReadAllText(file));
-        var entry = Assert.Single(measurements.RootElement.GetProperty("devices").GetProperty(Gpu).EnumerateArray());
+        var entry = Assert.Single(measurements.RootElement.GetProperty("devices").GetProperty(GpuName).EnumerateArray());
         Assert.Equal("service", entry.GetProperty("method").GetString());
         Assert.Equal(before.Image, entry.GetProperty("image").GetString());
         Assert.Equal(6, entry.GetProperty("components").GetArrayLength());

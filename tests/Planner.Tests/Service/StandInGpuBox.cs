@@ -11,7 +11,7 @@ namespace GpuSplit.Planner.Tests.Service;
 /// </summary>
 internal sealed class StandInGpuBox : IAsyncDisposable
 {
-    public const string Gpu = "NVIDIA GeForce GTX 1060 6GB";
+    public const string GpuName = "NVIDIA GeForce GTX 1060 6GB";
     public const long MiB = 1024 * 1024;
 
     /// <summary>MiB, like a 1060's real figures in spirit; the last model is too big to run at concurrency 3 with the others.</summary>
@@ -44,11 +44,11 @@ internal sealed class StandInGpuBox : IAsyncDisposable
     /// <summary>FAKE_NVML_STATE, for the planner and the agent.</summary>
     public IReadOnlyDictionary<string, string> Environment => Nvml.Environment;
 
-    public static async Task<StandInGpuBox> StartAsync(StandInGpu? gpu = null)
+    /// <param name="predictDelayMs">How long each request runs: long enough that a burst's requests are all in flight at once, also on a busy machine.</param>
+    public static async Task<StandInGpuBox> StartAsync(StandInGpu? gpu = null, int predictDelayMs = 400)
     {
         var engine = await DockerEngine.MachineAsync();
-        // Requests take long enough that a burst's requests are all in flight at once, also on a busy machine.
-        var worker = await MlStandInContainer.StartAsync(engine, new MlStandInOptions { Gpu = gpu ?? Table, PredictDelayMs = 400 });
+        var worker = await MlStandInContainer.StartAsync(engine, new MlStandInOptions { Gpu = gpu ?? Table, PredictDelayMs = predictDelayMs });
         try
         {
             await worker.WaitForPingAsync(TimeSpan.FromSeconds(60));

@@ -1,0 +1,165 @@
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using GpuSplit.MlService.Predict;
+using GpuSplit.Protos.V1;
+using GpuSplit.Testing;
+using GpuSplit.Testing.Agent;
+using GpuSplit.Testing.Network;
+using GpuSplit.Testing.Processes;
+using Grpc.Net.Client;
+using static GpuSplit.Planner.Tests.Service.StandInGpuBox;
+
+namespace GpuSplit.Planner.Tests.Service;
+
+/// <summary>
+/// The agent, a real process watching the stand-in container through Docker and the fake NVML, learns the table's
+/// footprints from Immich's log lines and the worker's memory; they survive an agent restart; `planner fit --agent`
+/// uses them and says so.
+/// </summary>
+public sealed class AgentFootprintsTests : IDisposable
+{
+    private const string Visual = """{"clip":{"visual":{"modelName":"ViT-B-32__openai"}}}""";
+    private const string Faces = """{"facial-recognition":{"detection":{"modelName":"buffalo_l","options":{"minScore":0.7}},"recognition":{"modelName":"buffalo_l"}}}""";
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
+    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(30) };
+    private static readonly byte[] Jpeg = PreviewJpeg.Encode(96, 72, quality: 80, seed: 3);
+
+    private readonly TempFolder temp = new();
+
+    public void Dispose() => temp.Dispose();
+
+    [Fact]
+    public async Task The_agent_learns_the_tables_footprints_keeps_them_across_a_restart_and_fit_uses_them()
+    {
+        // A TTL of 2 s, so that the worker unloads between the two rounds, like Immich's after MACHINE_LEARNING_MODEL_TTL.
+        await using var box = await StartAsync(Table with { TtlSeconds = 2 }, predictDelayMs: 1000);
+        var (grpcPort, metricsPort) = (FreePort.Next(), FreePort.Next());
+        var agent = await StartAgentAsync(box, grpcPort, metricsPort);
+        try
+        {
+            // A fresh worker: CLIP first (its first load brings the CUDA context), then faces; it unloads; then the other way round.
+            await PredictAsync(box, Visual);
+            await PredictAsync(box, Faces);
+            await UnloadedAsync(box, agent);
+            await PredictAsync(box, Faces);
+            await PredictAsync(box, Visual);
+            await UnloadedAsync(box, agent);
+
+            var learned = await FootprintsAsync(grpcPort);
+            Assert.True(Expected(learned), $"{learned}\nagent:\n{agent.Output}");
+            var metrics = await Http.GetStringAsync(new Uri($"http://127.0.0.1:{metricsPort}/metrics"), TestContext.Current.CancellationToken);
+            Assert.Contains(string.Create(CultureInfo.InvariantCulture,
+                $"gpusplit_footprint_context_bytes{{gpu=\"{GpuName}\",image=\"{learned.Contexts[0].Image}\"}} {Bytes(Table.ContextMib)}"), metrics, StringComparison.Ordinal);
+
+            await agent.DisposeAsync();
+            agent = await StartAgentAsync(box, grpcPort, metricsPort);
+            Assert.Equal(learned, await FootprintsAsync(grpcPort));
+
+            var fit = await PlannerProcess.RunAsync("fit", "--vram", "6GB", "--agent", $"http://127.0.0.1:{grpcPort}", "--json");
+
+            Assert.True(fit.ExitCode == 0, fit.ToString());
+            Assert.Contains($"planner fit: observed figures for '{GpuName}' from the agent at http://127.0.0.1:{grpcPort}/ (3 components, ", fit.Error, StringComparison.Ordinal);
+            using var json = JsonDocument.Parse(fit.Output);
+            var candidate = json.RootElement.GetProperty("candidates").EnumerateArray()
+                .First(c => c.GetProperty("clip").GetString() == "ViT-B-32__openai" && c.GetProperty("facialRecognition").GetString() == "buffalo_l");
+            var components = candidate.GetProperty("components").EnumerateArray().ToList();
+            var visual = components.Single(c => c.GetProperty("type").GetString() == "visual");
+            Assert.Equal(("observed", "estimate"), (visual.GetProperty("source").GetString(), visual.GetProperty("activationsSource").GetString()));
+            // The observed load is the weights and one request: fit's weights plus one request in flight give it back.
+            Assert.InRange(OneRequestMiB(visual), 399, 401);
+            var faces = components.Where(c => c.GetProperty("task").GetString() == "facial-recognition").ToList();
+            Assert.All(faces, f => Assert.Equal("observed", f.GetProperty("source").GetString()));
+            Assert.InRange(faces.Sum(OneRequestMiB), 328, 332);
+            Assert.Equal("estimate", components.Single(c => c.GetProperty("type").GetString() == "textual").GetProperty("source").GetString());
+        }
+        finally
+        {
+            await agent.DisposeAsync();
+        }
+    }
+
+    /// <summary>The table: CLIP visual 340 + 60, faces 20 + 100 and 170 + 40 loaded together, the context 300; and the worker's peaks.</summary>
+    private static bool Expected(ObservedFootprints learned)
+    {
+        var loads = learned.Loads.ToDictionary(l => string.Join('+', l.Components.Select(c => $"{c.Model}/{c.Type}")), l => (l.LoadBytes, l.Loads));
+        var sets = learned.Sets.ToDictionary(s => string.Join('+', s.Components.Select(c => $"{c.Model}/{c.Type}")), s => s.PeakBytes);
+        return loads.Count == 2
+            && loads["ViT-B-32__openai/visual"] == ((ulong)Bytes(400), 2u)
+            && loads["buffalo_l/detection+buffalo_l/recognition"] == ((ulong)Bytes(330), 2u)
+            && learned.Contexts.Single().Bytes == (ulong)Bytes(Table.ContextMib) && learned.Contexts[0].Gpu == GpuName
+            && sets.Count == 3
+            && sets["ViT-B-32__openai/visual"] == (ulong)Bytes(700)
+            && sets["buffalo_l/detection+buffalo_l/recognition"] == (ulong)Bytes(630)
+            && sets["ViT-B-32__openai/visual+buffalo_l/detection+buffalo_l/recognition"] == (ulong)Bytes(1030)
+            && learned.Observations == 4;
+    }
+
+    private static double OneRequestMiB(JsonElement component) =>
+        component.GetProperty("weightsMiB").GetDouble() + (component.GetProperty("activationsMiB").GetDouble() / component.GetProperty("concurrency").GetInt32());
+
+    private async Task<AgentProcess> StartAgentAsync(StandInGpuBox box, int grpcPort, int metricsPort)
+    {
+        var environment = new Dictionary<string, string>(box.Environment);
+        var agent = AgentProcess.Start(
+        [
+            "--urls", $"http://127.0.0.1:{grpcPort}",
+            $"--Agent:Worker:Container={box.Worker.Name}",
+            $"--Agent:Worker:Url={box.Worker.BaseUri}",
+            $"--Agent:Metrics:Url=http://127.0.0.1:{metricsPort}",
+            "--Agent:Gpu:Enabled=true",
+            $"--Agent:Gpu:NvmlLibrary={FakeNvml.LibraryPath}",
+            "--Agent:PollInterval=00:00:00.150",
+            $"--Agent:DataFolder={temp.Path}",
+        ], environment);
+        try
+        {
+            await Waiting.UntilAsync(() => StatusAsync(grpcPort), s => s is { Serving: true, Gpu.Available: true }, Bound, "the agent to serve with the GPU read");
+            return agent;
+        }
+        catch (TimeoutException timedOut)
+        {
+            await agent.DisposeAsync();
+            throw new TimeoutException($"{timedOut.Message}\nagent:\n{agent.Output}", timedOut);
+        }
+    }
+
+    private static async Task<AgentStatus?> StatusAsync(int port)
+    {
+        try
+        {
+            using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+            return await new Protos.V1.Agent.AgentClient(channel).GetStatusAsync(new GetStatusRequest(), cancellationToken: TestContext.Current.CancellationToken);
+        }
+        catch (Grpc.Core.RpcException)
+        {
+            return null;
+        }
+    }
+
+    private static async Task<ObservedFootprints> FootprintsAsync(int port)
+    {
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+        return await new Protos.V1.Agent.AgentClient(channel).GetFootprintsAsync(new GetFootprintsRequest(), cancellationToken: TestContext.Current.CancellationToken);
+    }
+
+    /// <summary>One job's request as Immich sends it, then a moment for the agent to read the memory settle after it.</summary>
+    private static async Task PredictAsync(StandInGpuBox box, string entries)
+    {
+        using var form = new MultipartFormDataContent { { new StringContent(entries), "entries" } };
+        var image = new ByteArrayContent(Jpeg);
+        image.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        form.Add(image, "image", "blob");
+        using var response = await Http.PostAsync(new Uri(box.Worker.BaseUri, "predict"), form, TestContext.Current.CancellationToken);
+        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+        await Task.Delay(TimeSpan.FromMilliseconds(500), TestContext.Current.CancellationToken);
+    }
+
+    /// <summary>Waits for the TTL to end the worker's models and for the agent to see it hold nothing.</summary>
+    private static async Task UnloadedAsync(StandInGpuBox box, AgentProcess agent)
+    {
+        await Waiting.UntilAsync(() => Task.FromResult(File.ReadAllText(box.Worker.GpuProcessFile!)), text => text.Length == 0, Bound,
+            $"the stand-in's TTL to unload its models; agent:\n{agent.Output}");
+        await Task.Delay(TimeSpan.FromMilliseconds(500), TestContext.Current.CancellationToken);
+    }
+}
