@@ -28,7 +28,7 @@ public sealed partial class WorkerLogFollower(WorkerSignals signals, FootprintLe
 
             Interlocked.Exchange(ref _lastSeen, line.Nanoseconds);
             signals.Post(new LogLine(line.Text, line.At));
-            footprints.OnLogLine(line.Text);
+            footprints.OnLogLine(line.Text, line.At);
         }
     }
 

@@ -6,18 +6,26 @@ namespace GpuSplit.Agent.Footprints;
 /// <summary>
 /// Learns the models' GPU memory from the worker in production, from two streams the agent already has: the worker's
 /// log lines (Immich's <c>Loading &lt;type&gt; model '&lt;name&gt;' to memory</c> and <c>Shutting down due to inactivity.</c>)
-/// and each GPU poll (the worker's processes' memory). After a <c>Loading</c> line the worker's growth, once its memory
-/// settles (two equal readings above where it was), is the component's; lines that come before it settles load
-/// together (a face model's detection and recognition). The highest reading until the next load or unload is the
-/// worker's peak with that set of models. Events are taken in the order they arrive: a load's memory comes after
-/// its line (the session is created after it is printed), and lines arrive within milliseconds.
+/// with Docker's timestamps, and each GPU poll (the worker's processes' memory) with the time it was read. After a
+/// <c>Loading</c> line the worker's growth, once its memory has grown past where it was at the line and then held for
+/// three readings, is the component's; lines printed before that load together (a face model's detection and
+/// recognition: one request loads one, runs it, and loads the other). The highest reading until the next load or unload is the worker's peak with that set of models.
+/// Everything is placed by time, not by arrival: a line may reach the agent after the GPU reading that shows its load.
 /// </summary>
 public sealed partial class FootprintLearner(FootprintStore store, TimeProvider time, ILogger<FootprintLearner> logger) : IDisposable
 {
+    private const int ReadingsKept = 64;
+
+    /// <summary>
+    /// Equal readings in a row that make memory settled. Two polls can fall inside one session's creation (detection
+    /// allocated, recognition's session still building); three at the default 1 s poll mean 2 s without a change.
+    /// </summary>
+    private const int SettleReadings = 3;
+
     private readonly Lock _gate = new();
+    private readonly Queue<Reading> _recent = new();
     private Life? _life;
     private Open? _open;
-    private long? _lastBytes;
     private string? _gpu;
     private (int Version, FootprintSummary Summary)? _summary;
 
@@ -38,13 +46,14 @@ public sealed partial class FootprintLearner(FootprintStore store, TimeProvider 
         }
     }
 
-    public void OnLogLine(string text)
+    /// <summary>One line of the worker's output, printed at <paramref name="at"/> (Docker's timestamp).</summary>
+    public void OnLogLine(string text, DateTimeOffset at)
     {
         lock (_gate)
         {
             if (MlLogLines.IsInactivityShutdown(text))
             {
-                Close();
+                Close(at);
                 if (_life is not null)
                 {
                     // The TTL ended the worker process: nothing is loaded any more, and the set is known again.
@@ -59,7 +68,7 @@ public sealed partial class FootprintLearner(FootprintStore store, TimeProvider 
                 return;
             }
 
-            if (_life is not { } life || _lastBytes is not { } bytes || _gpu is null)
+            if (_life is not { } life || _gpu is null || ReadingAt(at) is not { } before)
             {
                 // No GPU reading of this worker yet: nothing to measure the load against.
                 LogUnattributed(logger, line.ToString());
@@ -67,14 +76,16 @@ public sealed partial class FootprintLearner(FootprintStore store, TimeProvider 
             }
 
             var component = new LoggedComponent(line.Model, line.Type);
-            if (_open is { Settled: null } loading)
+            if (_open is { } loading && loading.SettledBy(at) is null)
             {
-                loading.Components.Add(component);
+                loading.Add(component, at, before.Bytes);
             }
             else
             {
-                Close();
-                _open = new Open(time.GetUtcNow(), _gpu, [component], life.SetKnown ? [.. life.Loaded] : null, bytes);
+                Close(at);
+                _open = new Open(at, _gpu, [component], life.SetKnown ? [.. life.Loaded] : null, before.Bytes);
+                // Readings taken after the line was printed and before it arrived are this load's.
+                _open.Readings.AddRange(_recent.Where(r => r.At > at));
             }
 
             _life = life with { Loaded = [.. life.Loaded, component] };
@@ -91,10 +102,12 @@ public sealed partial class FootprintLearner(FootprintStore store, TimeProvider 
 
         lock (_gate)
         {
+            var now = time.GetUtcNow();
             if (container is not { Running: true })
             {
-                Close();
-                (_life, _lastBytes) = (null, null);
+                Close(now);
+                _life = null;
+                _recent.Clear();
                 return;
             }
 
@@ -103,21 +116,19 @@ public sealed partial class FootprintLearner(FootprintStore store, TimeProvider 
             if (_life is not { } life || life.Id != container.Id || life.StartedAt != container.StartedAt)
             {
                 // A new run of the container: whatever was loaded is gone. Joined mid-run, the agent cannot know what is loaded.
-                Close();
+                Close(now);
+                _recent.Clear();
                 _life = new Life(container.Id, container.StartedAt, container.Image, SetKnown: bytes == 0, Loaded: []);
             }
 
-            _lastBytes = bytes;
-            if (_open is { } open)
+            var reading = new Reading(now, bytes);
+            _recent.Enqueue(reading);
+            if (_recent.Count > ReadingsKept)
             {
-                open.Peak = Math.Max(open.Peak, bytes);
-                if (open.Settled is null && bytes > open.Before && open.Previous == bytes)
-                {
-                    open.Settled = bytes;
-                }
-
-                open.Previous = bytes;
+                _recent.Dequeue();
             }
+
+            _open?.Readings.Add(reading);
         }
     }
 
@@ -126,11 +137,15 @@ public sealed partial class FootprintLearner(FootprintStore store, TimeProvider 
     {
         lock (_gate)
         {
-            Close();
+            Close(time.GetUtcNow());
         }
     }
 
-    private void Close()
+    /// <summary>The last reading taken at or before <paramref name="at"/>; the oldest one kept when all are later.</summary>
+    private Reading? ReadingAt(DateTimeOffset at) => _recent.LastOrDefault(r => r.At <= at) ?? _recent.FirstOrDefault();
+
+    /// <summary>Ends the open load at <paramref name="at"/>: readings taken after that belong to what comes next.</summary>
+    private void Close(DateTimeOffset at)
     {
         if (_open is not { } open || _life is not { } life)
         {
@@ -139,15 +154,16 @@ public sealed partial class FootprintLearner(FootprintStore store, TimeProvider 
         }
 
         _open = null;
-        if (open.Settled is not { } settled)
+        if (open.SettledBy(at) is not { } settled)
         {
             // Memory never settled after the line (the worker went away, or the GPU could not be read): no figure.
             return;
         }
 
-        store.Add(new FootprintObservation(open.At, time.GetUtcNow(), open.Gpu, life.Image, [.. open.Components], open.LoadedBefore, open.Before == 0,
-            open.Before, settled, open.Peak));
-        LogObserved(logger, string.Join(" + ", open.Components), (settled - open.Before) / (1024 * 1024), open.Peak / (1024 * 1024));
+        var peak = open.Readings.Where(r => r.At <= at).Select(r => r.Bytes).Append(open.Before).Max();
+        store.Add(new FootprintObservation(open.At, at, open.Gpu, life.Image, [.. open.Components], open.LoadedBefore, open.Before == 0,
+            open.Before, settled, peak));
+        LogObserved(logger, string.Join(" + ", open.Components), (settled - open.Before) / (1024 * 1024), peak / (1024 * 1024));
     }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "{Component} loaded before the worker's GPU memory was read; not attributed")]
@@ -156,10 +172,15 @@ public sealed partial class FootprintLearner(FootprintStore store, TimeProvider 
     [LoggerMessage(Level = LogLevel.Information, Message = "footprint: {Components} added {GrowthMiB} MiB to the worker; its peak until the next load was {PeakMiB} MiB")]
     private static partial void LogObserved(ILogger logger, string components, long growthMiB, long peakMiB);
 
+    private sealed record Reading(DateTimeOffset At, long Bytes);
+
     private sealed record Life(string Id, DateTimeOffset? StartedAt, string Image, bool SetKnown, IReadOnlyList<LoggedComponent> Loaded);
 
     private sealed class Open(DateTimeOffset at, string gpu, List<LoggedComponent> components, IReadOnlyList<LoggedComponent>? loadedBefore, long before)
     {
+        private DateTimeOffset _lastLine = at;
+        private long _atLastLine = before;
+
         public DateTimeOffset At { get; } = at;
 
         public string Gpu { get; } = gpu;
@@ -170,10 +191,35 @@ public sealed partial class FootprintLearner(FootprintStore store, TimeProvider 
 
         public long Before { get; } = before;
 
-        public long Peak { get; set; } = before;
+        /// <summary>The readings taken after the first line, in order.</summary>
+        public List<Reading> Readings { get; } = [];
 
-        public long? Previous { get; set; }
+        /// <summary>Another component that loads before this one settled: memory must now grow past <paramref name="level"/>.</summary>
+        public void Add(LoggedComponent component, DateTimeOffset at, long level)
+        {
+            Components.Add(component);
+            _lastLine = at;
+            _atLastLine = level;
+        }
 
-        public long? Settled { get; set; }
+        /// <summary>
+        /// Where memory settled by <paramref name="until"/>: after the last line, above where it was then, the same
+        /// reading <see cref="SettleReadings"/> times in a row. A load that has not allocated yet leaves memory where
+        /// it was, which is not settling.
+        /// </summary>
+        public long? SettledBy(DateTimeOffset until)
+        {
+            var (value, run) = (-1L, 0);
+            foreach (var reading in Readings.Where(r => r.At > _lastLine && r.At <= until))
+            {
+                (value, run) = reading.Bytes == value ? (value, run + 1) : (reading.Bytes, 1);
+                if (run == SettleReadings && value > _atLastLine)
+                {
+                    return value;
+                }
+            }
+
+            return null;
+        }
     }
 }

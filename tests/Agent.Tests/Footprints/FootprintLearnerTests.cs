@@ -26,11 +26,11 @@ public sealed class FootprintLearnerTests : IDisposable
     {
         var learner = Learner();
         Read(learner, 0);
-        learner.OnLogLine("[11/25/26 09:00:00] INFO     Loading visual model 'ViT-B-32__openai' to memory");
-        Read(learner, 0, 700, 700);
-        learner.OnLogLine("[11/25/26 09:00:05] INFO     Loading textual model 'ViT-B-32__openai' to");
-        Read(learner, 700, 960, 980, 980, 1100, 1000);
-        learner.OnLogLine("[11/25/26 09:10:00] INFO     Shutting down due to inactivity.");
+        learner.OnLogLine("[11/25/26 09:00:00] INFO     Loading visual model 'ViT-B-32__openai' to memory", _time.GetUtcNow());
+        Read(learner, 0, 700, 700, 700);
+        learner.OnLogLine("[11/25/26 09:00:05] INFO     Loading textual model 'ViT-B-32__openai' to", _time.GetUtcNow());
+        Read(learner, 700, 960, 980, 980, 980, 1100, 1000);
+        learner.OnLogLine("[11/25/26 09:10:00] INFO     Shutting down due to inactivity.", _time.GetUtcNow());
 
         var observations = Store().Observations;
         Assert.Equal(2, observations.Count);
@@ -56,10 +56,10 @@ public sealed class FootprintLearnerTests : IDisposable
         Read(learner, 0);
         Load(learner, "visual", "ViT-B-32__openai", 0, 700);          // first: context 300 + 400
         Load(learner, "detection", "buffalo_l", 700, 820);            // into a worker on the GPU: 120
-        learner.OnLogLine("INFO     Shutting down due to inactivity.");
+        learner.OnLogLine("INFO     Shutting down due to inactivity.", _time.GetUtcNow());
         Read(learner, 0);
         Load(learner, "detection", "buffalo_l", 0, 420);              // first: context 300 + 120
-        learner.OnLogLine("INFO     Shutting down due to inactivity.");
+        learner.OnLogLine("INFO     Shutting down due to inactivity.", _time.GetUtcNow());
 
         var summary = learner.Summary;
         Assert.Equal(300 * MiB, Assert.Single(summary.Contexts).Bytes);
@@ -73,11 +73,11 @@ public sealed class FootprintLearnerTests : IDisposable
     {
         var learner = Learner();
         Read(learner, 500);
-        learner.OnLogLine("Loading detection model 'buffalo_l' to memory");
-        Read(learner, 500, 520);
-        learner.OnLogLine("Loading recognition model 'buffalo_l' to memory");
-        Read(learner, 690, 830, 830);
-        learner.OnLogLine("Shutting down due to inactivity.");
+        learner.OnLogLine("Loading detection model 'buffalo_l' to memory", _time.GetUtcNow());
+        Read(learner, 500, 520, 520);
+        learner.OnLogLine("Loading recognition model 'buffalo_l' to memory", _time.GetUtcNow());
+        Read(learner, 690, 830, 830, 830);
+        learner.OnLogLine("Shutting down due to inactivity.", _time.GetUtcNow());
 
         var observation = Assert.Single(Store().Observations);
         Assert.Equal(["buffalo_l/detection", "buffalo_l/recognition"], observation.Components.Select(c => c.ToString()));
@@ -88,16 +88,42 @@ public sealed class FootprintLearnerTests : IDisposable
     }
 
     [Fact]
+    public void Lines_are_placed_by_when_they_were_printed_not_when_they_arrived()
+    {
+        var learner = Learner();
+        Read(learner, 0);
+        // The log stream lags behind the GPU polls: both loads' memory is read before their lines arrive.
+        var visualPrinted = _time.GetUtcNow();
+        Read(learner, 0, 700, 700, 700);
+        learner.OnLogLine("Loading visual model 'ViT-B-32__openai' to memory", visualPrinted);
+        var detectionPrinted = _time.GetUtcNow();
+        Read(learner, 720);
+        var recognitionPrinted = _time.GetUtcNow();
+        // Recognition's session is still being created: detection alone, twice; then both.
+        Read(learner, 720, 720, 930, 930, 930);
+        learner.OnLogLine("Loading detection model 'buffalo_l' to memory", detectionPrinted);
+        learner.OnLogLine("Loading recognition model 'buffalo_l' to memory", recognitionPrinted);
+        var shutdown = _time.GetUtcNow();
+        Read(learner, 0);
+        learner.OnLogLine("Shutting down due to inactivity.", shutdown);
+
+        var observations = Store().Observations;
+        Assert.Equal(
+            [("ViT-B-32__openai/visual", 0L, 700 * MiB, 700 * MiB), ("buffalo_l/detection+buffalo_l/recognition", 700 * MiB, 230 * MiB, 930 * MiB)],
+            observations.Select(o => (string.Join('+', o.Components), o.BeforeBytes, o.GrowthBytes, o.PeakBytes)));
+    }
+
+    [Fact]
     public void A_load_whose_memory_never_settles_is_not_an_observation_and_a_restarted_container_is_a_new_worker()
     {
         var learner = Learner();
         Read(learner, 0);
-        learner.OnLogLine("Loading visual model 'ViT-B-32__openai' to memory");
-        Read(learner, 0, 300, 650);
+        learner.OnLogLine("Loading visual model 'ViT-B-32__openai' to memory", _time.GetUtcNow());
+        Read(learner, 0, 300, 650, 650);
         var restarted = Worker with { StartedAt = Worker.StartedAt!.Value.AddMinutes(5) };
         Read(learner, restarted, 0);
-        learner.OnLogLine("Loading visual model 'ViT-B-32__openai' to memory");
-        Read(learner, restarted, 700, 700);
+        learner.OnLogLine("Loading visual model 'ViT-B-32__openai' to memory", _time.GetUtcNow());
+        Read(learner, restarted, 700, 700, 700);
         learner.OnGpu(restarted with { Running = false }, View(0));
 
         var observation = Assert.Single(Store().Observations);
@@ -132,8 +158,8 @@ public sealed class FootprintLearnerTests : IDisposable
 
     private void Load(FootprintLearner learner, string type, string model, long beforeMiB, long afterMiB)
     {
-        learner.OnLogLine($"[11/25/26 09:00:00] INFO     Loading {type} model '{model}' to memory");
-        Read(learner, beforeMiB, afterMiB, afterMiB);
+        learner.OnLogLine($"[11/25/26 09:00:00] INFO     Loading {type} model '{model}' to memory", _time.GetUtcNow());
+        Read(learner, beforeMiB, afterMiB, afterMiB, afterMiB);
     }
 
     private void Read(FootprintLearner learner, params long[] workerMiB) => Read(learner, Worker, workerMiB);
