@@ -26,6 +26,7 @@ internal static class MeasureCommand
         var image = new Option<FileInfo?>("--image") { Description = "--service: a JPEG to send instead of the generated 1920x1440 preview (a photo with faces and text exercises recognition)." };
         var docker = new Option<string?>("--docker") { Description = "--service: the Docker engine (default DOCKER_HOST, else the platform's socket or pipe)." };
         var force = new Option<bool>("--force") { Description = "--service: measure even though the worker holds GPU memory (Immich is using it); it is restarted." };
+        var agent = new Option<string?>("--agent") { Description = "--service: ask the agent (http://127.0.0.1:3004) whether the worker is in use, instead of NVML." };
         var device = new Option<string>("--device") { Description = "cuda:N (VRAM through NVML) or cpu (this process's private memory).", DefaultValueFactory = _ => "cuda:0" };
         var only = new Option<string[]>("--only") { Description = "Measure only these models (PP-OCRv5_mobile) or components (PP-OCRv5_mobile/detection), comma-separated.", AllowMultipleArgumentsPerToken = true };
         var ortLibrary = new Option<string?>("--ort-library") { Description = "Use this libonnxruntime instead of the bundled one (1.31 or later; e.g. a build with sm_61 for a GTX 1060)." };
@@ -35,7 +36,8 @@ internal static class MeasureCommand
         var json = new Option<bool>("--json") { Description = "Print the results as one JSON document instead of a table." };
         var command = new Command("measure", "Measure the real memory footprint of each model in an Immich model cache, on this GPU or CPU.")
         {
-            models, service, container, device, only, combination, concurrency, combinationSeconds, image, docker, force, ortLibrary, nvmlLibrary, output, catalog, json,
+            models, service, container, device, only, combination, concurrency, combinationSeconds, image, docker, force, agent, ortLibrary, nvmlLibrary, output,
+            catalog, json,
         };
         command.SetAction(async (parsed, cancellationToken) =>
         {
@@ -55,11 +57,11 @@ internal static class MeasureCommand
                     : await ServiceMeasureCommand.RunAsync(
                         new ServiceArguments(url, parsed.GetValue(container)!, parsed.GetValue(only), parsed.GetValue(combination), parsed.GetValue(concurrency),
                             parsed.GetValue(image), parsed.GetValue(combinationSeconds), parsed.GetValue(docker), parsed.GetValue(nvmlLibrary),
-                            parsed.GetValue(force), path, parsed.GetValue(json)),
+                            parsed.GetValue(agent), parsed.GetValue(force), path, parsed.GetValue(json)),
                         CatalogSource.Load(catalogFile), parsed.InvocationConfiguration.Output, error, cancellationToken);
             }
 
-            var serviceOnly = new Option[] { container, combination, concurrency, combinationSeconds, image, docker, force }
+            var serviceOnly = new Option[] { container, combination, concurrency, combinationSeconds, image, docker, force, agent }
                 .FirstOrDefault(o => parsed.GetResult(o) is { Implicit: false });
             if (serviceOnly is not null)
             {

@@ -4,12 +4,14 @@ using System.Text.Json.Nodes;
 using GpuSplit.MlService.Docker;
 using GpuSplit.MlService.Predict;
 using GpuSplit.Nvml;
+using GpuSplit.Planner.Agent;
 using GpuSplit.Planner.Catalog;
 using GpuSplit.Planner.Fit;
 using GpuSplit.Planner.Measure;
 using GpuSplit.Planner.Memory;
 using GpuSplit.Planner.Service;
 using GpuSplit.Planner.Units;
+using GpuSplit.Protos.V1;
 using Spectre.Console;
 
 namespace GpuSplit.Planner.Cli;
@@ -25,6 +27,7 @@ internal sealed record ServiceArguments(
     int CombinationSeconds,
     string? Docker,
     string? NvmlLibrary,
+    string? Agent,
     bool Force,
     string Output,
     bool Json);
@@ -53,6 +56,7 @@ internal static class ServiceMeasureCommand
                 : throw new UsageException($"--combination-seconds must be 1 to 3600, not {arguments.CombinationSeconds}"),
             Image(arguments.Image));
         var docker = Docker(arguments.Docker);
+        var agent = arguments.Agent is null ? null : AgentUrl(arguments.Agent);
 
         ServiceRun run;
         try
@@ -64,7 +68,14 @@ internal static class ServiceMeasureCommand
             var measurer = new ServiceMeasurer(service, container, new WorkerMemoryProbe(nvml), MeasureProgress.For(output, error, arguments.Json));
             if (!arguments.Force)
             {
-                await measurer.CheckIdleAsync(cancellationToken);
+                if (agent is not null)
+                {
+                    await CheckIdleThroughAgentAsync(agent, container.Name, cancellationToken);
+                }
+                else
+                {
+                    await measurer.CheckIdleAsync(cancellationToken);
+                }
             }
 
             run = await measurer.RunAsync(plan, cancellationToken);
@@ -171,6 +182,41 @@ internal static class ServiceMeasureCommand
         Uri.TryCreate(text, UriKind.Absolute, out var url) && (url.Scheme == Uri.UriSchemeHttp || url.Scheme == Uri.UriSchemeHttps)
             ? url
             : throw new UsageException($"--service: '{text}' is not an http:// URL; give the ML service's, e.g. http://127.0.0.1:3003");
+
+    /// <summary>The agent's status, which knows the worker: refuses while it restarts it or the worker holds GPU memory.</summary>
+    private static async Task CheckIdleThroughAgentAsync(Uri agent, string container, CancellationToken cancellationToken)
+    {
+        AgentStatus status;
+        try
+        {
+            status = await AgentClient.StatusAsync(agent, cancellationToken);
+        }
+        catch (AgentException e)
+        {
+            throw new MeasureException(e.Message);
+        }
+
+        if (status.Worker.Container != container)
+        {
+            throw new MeasureException($"the agent at {agent} watches '{status.Worker.Container}', not '{container}'");
+        }
+
+        if (status.Worker.State != WorkerState.Running)
+        {
+            throw new MeasureException($"the agent at {agent} says {container} does not serve now ({status.NotServingReason}); measure when it does, or pass --force");
+        }
+
+        var held = status.Gpu.Gpus.SelectMany(g => g.Processes).Where(p => p.IsWorker).Sum(p => (long)p.UsedMemoryBytes);
+        if (held > 0)
+        {
+            throw new MeasureException($"{ServiceMeasurer.InUse(container, held)} (the agent's status)");
+        }
+    }
+
+    private static Uri AgentUrl(string text) =>
+        Uri.TryCreate(text, UriKind.Absolute, out var url) && (url.Scheme == Uri.UriSchemeHttp || url.Scheme == Uri.UriSchemeHttps)
+            ? url
+            : throw new UsageException($"--agent: '{text}' is not an http:// URL; give the agent's gRPC address, e.g. http://127.0.0.1:3004");
 
     private static Uri Docker(string? text)
     {

@@ -27,10 +27,13 @@ public sealed class ServiceMeasurer(MlServiceClient service, WorkerContainer con
         var held = probe.Read().ProcessBytes;
         if (held > 0)
         {
-            throw new MeasureException($"{container.Name} is in use: its worker holds {ByteSize.FormatMiB(held)} of GPU memory, so it served a /predict within its model TTL; "
-                + "measure when Immich's ML jobs are idle (the TTL frees it), or pass --force to restart it anyway");
+            throw new MeasureException(InUse(container.Name, held));
         }
     }
+
+    public static string InUse(string container, long heldBytes) =>
+        $"{container} is in use: its worker holds {ByteSize.FormatMiB(heldBytes)} of GPU memory, so it served a /predict within its model TTL; "
+        + "measure when Immich's ML jobs are idle (the TTL frees it), or pass --force to restart it anyway";
 
     public async Task<ServiceRun> RunAsync(ServicePlan plan, CancellationToken cancellationToken)
     {
