@@ -35,7 +35,7 @@ public sealed class AgentFootprintsTests : IDisposable
         // A TTL of 2 s, so that the worker unloads between the two rounds, like Immich's after MACHINE_LEARNING_MODEL_TTL.
         await using var box = await StartAsync(Table with { TtlSeconds = 2 }, predictDelayMs: 1000);
         var (grpcPort, metricsPort) = (FreePort.Next(), FreePort.Next());
-        var agent = await StartAgentAsync(box, grpcPort, metricsPort);
+        var agent = await box.StartAgentAsync(temp.Path, grpcPort, metricsPort);
         try
         {
             // A fresh worker: CLIP first (its first load brings the CUDA context), then faces; it unloads; then the other way round.
@@ -53,7 +53,7 @@ public sealed class AgentFootprintsTests : IDisposable
                 $"gpusplit_footprint_context_bytes{{gpu=\"{GpuName}\",image=\"{learned.Contexts[0].Image}\"}} {Bytes(Table.ContextMib)}"), metrics, StringComparison.Ordinal);
 
             await agent.DisposeAsync();
-            agent = await StartAgentAsync(box, grpcPort, metricsPort);
+            agent = await box.StartAgentAsync(temp.Path, grpcPort, metricsPort);
             Assert.Equal(learned, await FootprintsAsync(grpcPort));
 
             var fit = await PlannerProcess.RunAsync("fit", "--vram", "6GB", "--agent", $"http://127.0.0.1:{grpcPort}", "--json");
@@ -97,45 +97,6 @@ public sealed class AgentFootprintsTests : IDisposable
 
     private static double OneRequestMiB(JsonElement component) =>
         component.GetProperty("weightsMiB").GetDouble() + (component.GetProperty("activationsMiB").GetDouble() / component.GetProperty("concurrency").GetInt32());
-
-    private async Task<AgentProcess> StartAgentAsync(StandInGpuBox box, int grpcPort, int metricsPort)
-    {
-        var environment = new Dictionary<string, string>(box.Environment);
-        var agent = AgentProcess.Start(
-        [
-            "--urls", $"http://127.0.0.1:{grpcPort}",
-            $"--Agent:Worker:Container={box.Worker.Name}",
-            $"--Agent:Worker:Url={box.Worker.BaseUri}",
-            $"--Agent:Metrics:Url=http://127.0.0.1:{metricsPort}",
-            "--Agent:Gpu:Enabled=true",
-            $"--Agent:Gpu:NvmlLibrary={FakeNvml.LibraryPath}",
-            "--Agent:PollInterval=00:00:00.150",
-            $"--Agent:DataFolder={temp.Path}",
-        ], environment);
-        try
-        {
-            await Waiting.UntilAsync(() => StatusAsync(grpcPort), s => s is { Serving: true, Gpu.Available: true }, Bound, "the agent to serve with the GPU read");
-            return agent;
-        }
-        catch (TimeoutException timedOut)
-        {
-            await agent.DisposeAsync();
-            throw new TimeoutException($"{timedOut.Message}\nagent:\n{agent.Output}", timedOut);
-        }
-    }
-
-    private static async Task<AgentStatus?> StatusAsync(int port)
-    {
-        try
-        {
-            using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
-            return await new Protos.V1.Agent.AgentClient(channel).GetStatusAsync(new GetStatusRequest(), cancellationToken: TestContext.Current.CancellationToken);
-        }
-        catch (Grpc.Core.RpcException)
-        {
-            return null;
-        }
-    }
 
     private static async Task<ObservedFootprints> FootprintsAsync(int port)
     {

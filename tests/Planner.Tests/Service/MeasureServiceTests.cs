@@ -2,6 +2,7 @@ using System.Text.Json;
 using GpuSplit.Testing;
 using GpuSplit.Testing.MlStandIn;
 using GpuSplit.Testing.Network;
+using GpuSplit.Testing.Processes;
 using static GpuSplit.Planner.Tests.Service.StandInGpuBox;
 
 namespace GpuSplit.Planner.Tests.Service;
@@ -109,11 +110,20 @@ public sealed class MeasureServiceTests : IDisposable
         };
         (await Http.PostAsync(new Uri(box.Worker.BaseUri, "predict"), search, TestContext.Current.CancellationToken)).EnsureSuccessStatusCode();
 
-        var refused = await Measure(box, "--only", "ViT-B-32__openai");
+        var (grpcPort, metricsPort) = (FreePort.Next(), FreePort.Next());
+        await using var agent = await box.StartAgentAsync(temp.Path, grpcPort, metricsPort);
+        await Waiting.UntilAsync(() => StatusAsync(grpcPort), s => s?.Gpu.Gpus.Any(g => g.Processes.Any(p => p.IsWorker)) == true, TimeSpan.FromSeconds(30),
+            "the agent to see the worker on the GPU", cancellationToken: TestContext.Current.CancellationToken);
 
+        var refused = await Measure(box, "--only", "ViT-B-32__openai");
+        var refusedByAgent = await Measure(box, "--only", "ViT-B-32__openai", "--agent", $"http://127.0.0.1:{grpcPort}");
+
+        const string inUse = "is in use: its worker holds 560 MiB of GPU memory, so it served a /predict within its model TTL; "
+            + "measure when Immich's ML jobs are idle (the TTL frees it), or pass --force to restart it anyway";
         Assert.Equal(1, refused.ExitCode);
-        Assert.Equal($"planner measure: {box.Worker.Name} is in use: its worker holds 560 MiB of GPU memory, so it served a /predict within its model TTL; "
-            + "measure when Immich's ML jobs are idle (the TTL frees it), or pass --force to restart it anyway", Assert.Single(refused.ErrorLines));
+        Assert.Equal($"planner measure: {box.Worker.Name} {inUse}", Assert.Single(refused.ErrorLines));
+        Assert.Equal(1, refusedByAgent.ExitCode);
+        Assert.Equal($"planner measure: {box.Worker.Name} {inUse} (the agent's status)", Assert.Single(refusedByAgent.ErrorLines));
         Assert.Equal(started, (await box.Worker.StateAsync()).StartedAt);
     }
 

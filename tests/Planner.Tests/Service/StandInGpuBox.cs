@@ -1,6 +1,10 @@
+using GpuSplit.Protos.V1;
 using GpuSplit.Testing;
+using GpuSplit.Testing.Agent;
 using GpuSplit.Testing.Docker;
 using GpuSplit.Testing.MlStandIn;
+using GpuSplit.Testing.Processes;
+using Grpc.Net.Client;
 
 namespace GpuSplit.Planner.Tests.Service;
 
@@ -67,6 +71,49 @@ internal sealed class StandInGpuBox : IAsyncDisposable
     }
 
     public static long Bytes(long mib) => mib * MiB;
+
+    /// <summary>
+    /// The agent as a process of its own watching the stand-in through Docker and the fake NVML (polling every 150 ms),
+    /// keeping what it learns in <paramref name="dataFolder"/>; returned once it serves with the GPU read.
+    /// </summary>
+    public async Task<AgentProcess> StartAgentAsync(string dataFolder, int grpcPort, int metricsPort)
+    {
+        var agent = AgentProcess.Start(
+        [
+            "--urls", $"http://127.0.0.1:{grpcPort}",
+            $"--Agent:Worker:Container={Worker.Name}",
+            $"--Agent:Worker:Url={Worker.BaseUri}",
+            $"--Agent:Metrics:Url=http://127.0.0.1:{metricsPort}",
+            "--Agent:Gpu:Enabled=true",
+            $"--Agent:Gpu:NvmlLibrary={FakeNvml.LibraryPath}",
+            "--Agent:PollInterval=00:00:00.150",
+            $"--Agent:DataFolder={dataFolder}",
+        ], Environment);
+        try
+        {
+            await Waiting.UntilAsync(() => StatusAsync(grpcPort), s => s is { Serving: true, Gpu.Available: true } || agent.HasExited, TimeSpan.FromSeconds(30),
+                "the agent to serve with the GPU read");
+            return agent.HasExited ? throw new InvalidOperationException($"the agent exited with code {agent.ExitCode}:\n{agent.Output}") : agent;
+        }
+        catch (TimeoutException timedOut)
+        {
+            await agent.DisposeAsync();
+            throw new TimeoutException($"{timedOut.Message}\nagent:\n{agent.Output}", timedOut);
+        }
+    }
+
+    public static async Task<AgentStatus?> StatusAsync(int port)
+    {
+        try
+        {
+            using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+            return await new Protos.V1.Agent.AgentClient(channel).GetStatusAsync(new GetStatusRequest(), cancellationToken: TestContext.Current.CancellationToken);
+        }
+        catch (Grpc.Core.RpcException)
+        {
+            return null;
+        }
+    }
 
     public async ValueTask DisposeAsync()
     {
