@@ -83,9 +83,9 @@ public sealed class MlServiceClient : IDisposable
             using var response = await _http.PostAsync("/predict", content, cancellationToken);
             return new PredictOutcome((int)response.StatusCode, await response.Content.ReadAsStringAsync(cancellationToken), null);
         }
-        catch (Exception e) when (e is HttpRequestException or IOException && !cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (e is HttpRequestException or IOException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
         {
-            return new PredictOutcome(null, "", Innermost(e));
+            return new PredictOutcome(null, "", e is TaskCanceledException ? $"no answer within {_http.Timeout.TotalSeconds:0} s" : Innermost(e));
         }
     }
 

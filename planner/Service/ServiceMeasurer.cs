@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using GpuSplit.MlService.Docker;
 using GpuSplit.MlService.Logs;
 using GpuSplit.Planner.Catalog;
 using GpuSplit.Planner.Fit;
@@ -93,7 +94,7 @@ public sealed class ServiceMeasurer(MlServiceClient service, WorkerContainer con
                     return true;
                 });
             }
-            catch (Exception e) when (e is MeasureException or Docker.DotNet.DockerApiException or HttpRequestException or IOException)
+            catch (MeasureException e)
             {
                 failures.Add(new MeasureFailure(container.Name, $"{container.Name} could not be restarted at the end: {e.Message}"));
             }
@@ -277,7 +278,7 @@ public sealed class ServiceMeasurer(MlServiceClient service, WorkerContainer con
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
         }
-        catch (Exception e) when (e is Docker.DotNet.DockerApiException or HttpRequestException or IOException)
+        catch (Exception e) when (e is Docker.DotNet.DockerApiException || DockerErrors.IsUnavailable(e))
         {
             // The container restarted (the agent's watchdog acts on the same line) or the engine hiccuped: the
             // answers still tell.

@@ -79,12 +79,36 @@ public sealed class WorkerContainer : IDisposable
     }
 
     /// <summary>Restarts the container (Docker gives it 10 s to stop): a new worker, with no model and no arena.</summary>
-    public async Task RestartAsync(CancellationToken cancellationToken) =>
-        await _client.Containers.RestartContainerAsync(Id, new ContainerRestartParameters { WaitBeforeKillSeconds = (uint)StopGrace.TotalSeconds },
-            cancellationToken);
+    /// <exception cref="MeasureException">The container went away, or the engine does not answer.</exception>
+    public async Task RestartAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _client.Containers.RestartContainerAsync(Id, new ContainerRestartParameters { WaitBeforeKillSeconds = (uint)StopGrace.TotalSeconds },
+                cancellationToken);
+        }
+        catch (DockerContainerNotFoundException)
+        {
+            throw new MeasureException($"container '{Name}' no longer exists");
+        }
+        catch (Exception e) when ((e is DockerApiException || DockerErrors.IsUnavailable(e)) && !cancellationToken.IsCancellationRequested)
+        {
+            throw new MeasureException($"restarting container '{Name}' failed: {DockerErrors.Describe(e)}");
+        }
+    }
 
-    public Task<IReadOnlySet<uint>> HostPidsAsync(CancellationToken cancellationToken) =>
-        ContainerProcesses.HostPidsAsync(_client, Id, cancellationToken);
+    /// <exception cref="MeasureException">The engine does not answer.</exception>
+    public async Task<IReadOnlySet<uint>> HostPidsAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await ContainerProcesses.HostPidsAsync(_client, Id, cancellationToken);
+        }
+        catch (Exception e) when (DockerErrors.IsUnavailable(e) && !cancellationToken.IsCancellationRequested)
+        {
+            throw new MeasureException($"the Docker engine does not answer ({DockerErrors.Describe(e)})");
+        }
+    }
 
     /// <summary>The container's log lines from <paramref name="since"/> on, until it stops or the token fires.</summary>
     public IAsyncEnumerable<ContainerLogLine> FollowLogsAsync(DateTimeOffset since, CancellationToken cancellationToken) =>
