@@ -1,4 +1,5 @@
 using System.Globalization;
+using GpuSplit.MlService.Predict;
 using GpuSplit.Planner.Memory;
 using GpuSplit.Testing.Immich;
 using GpuSplit.Testing.Split;

@@ -32,6 +32,9 @@ public static class PreviewJpeg
     /// <summary>A 1920×1440 preview (about the size of a real one), made once per process.</summary>
     public static byte[] Default => DefaultPreview.Value;
 
+    /// <summary>A small real preview (320×240), different for each <paramref name="seed"/>: cheap enough for every test.</summary>
+    public static byte[] Small(int seed = 1) => Encode(320, 240, quality: 80, seed);
+
     /// <summary>Encodes a <paramref name="width"/>×<paramref name="height"/> picture; <paramref name="seed"/> varies its content.</summary>
     public static byte[] Encode(int width, int height, int quality, int seed)
     {

@@ -1,3 +1,4 @@
+using GpuSplit.MlService.Predict;
 using GpuSplit.Planner.Memory;
 using GpuSplit.Testing;
 using GpuSplit.Testing.GpuBox;

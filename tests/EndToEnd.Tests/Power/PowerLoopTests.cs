@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
+using GpuSplit.MlService.Predict;
 using GpuSplit.Testing;
 using GpuSplit.Testing.Immich;
 using GpuSplit.Testing.Processes;
