@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Reflection;
 
 namespace GpuSplit.Planner.Tests;
 
@@ -10,6 +11,10 @@ internal static class PlannerProcess
 {
     private static readonly TimeSpan Limit = TimeSpan.FromMinutes(3);
 
+    /// <summary>The planner's own build output (see the project file for why not this test project's).</summary>
+    private static readonly string Directory = typeof(PlannerProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+        .Single(a => a.Key == "PlannerDirectory").Value!;
+
     public static Task<Result> RunAsync(params string[] args) => RunAsync(args, environment: null);
 
     public static async Task<Result> RunAsync(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
@@ -19,7 +24,7 @@ internal static class PlannerProcess
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "planner.dll"));
+        start.ArgumentList.Add(Path.Combine(Directory, "planner.dll"));
         foreach (var arg in args)
         {
             start.ArgumentList.Add(arg);
