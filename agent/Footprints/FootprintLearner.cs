@@ -24,6 +24,7 @@ public sealed partial class FootprintLearner(FootprintStore store, TimeProvider 
 
     private readonly Lock _gate = new();
     private readonly Queue<Reading> _recent = new();
+    private readonly List<(LoggedComponent Component, DateTimeOffset At)> _early = [];
     private Life? _life;
     private Open? _open;
     private string? _gpu;
@@ -68,14 +69,19 @@ public sealed partial class FootprintLearner(FootprintStore store, TimeProvider 
                 return;
             }
 
+            var component = new LoggedComponent(line.Model, line.Type);
             if (_life is not { } life || _gpu is null || ReadingAt(at) is not { } before)
             {
-                // No GPU reading of this worker yet: nothing to measure the load against.
-                LogUnattributed(logger, line.ToString());
+                // No GPU reading of this run of the worker yet (the agent has just started, or the container): the
+                // first one tells whether the load started from nothing.
+                if (_early.Count < ReadingsKept)
+                {
+                    _early.Add((component, at));
+                }
+
                 return;
             }
 
-            var component = new LoggedComponent(line.Model, line.Type);
             if (_open is { } loading && loading.SettledBy(at) is null)
             {
                 loading.Add(component, at, before.Bytes);
@@ -108,6 +114,7 @@ public sealed partial class FootprintLearner(FootprintStore store, TimeProvider 
                 Close(now);
                 _life = null;
                 _recent.Clear();
+                _early.Clear();
                 return;
             }
 
@@ -116,6 +123,7 @@ public sealed partial class FootprintLearner(FootprintStore store, TimeProvider 
             if (_life is not { } life || life.Id != container.Id || life.StartedAt != container.StartedAt)
             {
                 // A new run of the container: whatever was loaded is gone. Joined mid-run, the agent cannot know what is loaded.
+                LogNewRun(logger, container.Name, bytes / (1024 * 1024));
                 Close(now);
                 _recent.Clear();
                 _life = new Life(container.Id, container.StartedAt, container.Image, SetKnown: bytes == 0, Loaded: []);
@@ -129,7 +137,39 @@ public sealed partial class FootprintLearner(FootprintStore store, TimeProvider 
             }
 
             _open?.Readings.Add(reading);
+            TakeEarlyLines(reading);
         }
+    }
+
+    /// <summary>
+    /// Lines that came before this run's first reading. A worker's memory only grows after its load's line, so if the
+    /// worker holds nothing at the first reading it held nothing at the lines either: the load starts from zero.
+    /// Otherwise what it held before them cannot be told, and they are dropped.
+    /// </summary>
+    private void TakeEarlyLines(Reading first)
+    {
+        if (_early.Count == 0 || _life is not { } life || _gpu is null)
+        {
+            return;
+        }
+
+        if (first.Bytes == 0 && life.Loaded.Count == 0 && _open is null)
+        {
+            _open = new Open(_early[0].At, _gpu, [_early[0].Component], life.SetKnown ? [] : null, 0);
+            foreach (var (component, at) in _early.Skip(1))
+            {
+                _open.Add(component, at, 0);
+            }
+
+            _open.Readings.Add(first);
+            _life = life with { Loaded = [.. _early.Select(e => e.Component)] };
+        }
+        else
+        {
+            LogUnattributed(logger, string.Join(" + ", _early.Select(e => e.Component)));
+        }
+
+        _early.Clear();
     }
 
     /// <summary>Keeps a settled load whose peak is still open, so an agent restart does not lose it.</summary>
@@ -157,6 +197,7 @@ public sealed partial class FootprintLearner(FootprintStore store, TimeProvider 
         if (open.SettledBy(at) is not { } settled)
         {
             // Memory never settled after the line (the worker went away, or the GPU could not be read): no figure.
+            LogUnsettled(logger, string.Join(" + ", open.Components), string.Join(", ", open.Readings.Select(r => r.Bytes / (1024 * 1024))));
             return;
         }
 
@@ -166,8 +207,14 @@ public sealed partial class FootprintLearner(FootprintStore store, TimeProvider 
         LogObserved(logger, string.Join(" + ", open.Components), (settled - open.Before) / (1024 * 1024), peak / (1024 * 1024));
     }
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "{Component} loaded before the worker's GPU memory was read; not attributed")]
-    private static partial void LogUnattributed(ILogger logger, string component);
+    [LoggerMessage(Level = LogLevel.Debug, Message = "{Components} loaded before the agent first read a worker that already held memory; not attributed")]
+    private static partial void LogUnattributed(ILogger logger, string components);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "footprint: a new run of {Container}, its worker holding {MiB} MiB")]
+    private static partial void LogNewRun(ILogger logger, string container, long miB);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "footprint: {Components} never settled (readings {Readings} MiB); not kept")]
+    private static partial void LogUnsettled(ILogger logger, string components, string readings);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "footprint: {Components} added {GrowthMiB} MiB to the worker; its peak until the next load was {PeakMiB} MiB")]
     private static partial void LogObserved(ILogger logger, string components, long growthMiB, long peakMiB);

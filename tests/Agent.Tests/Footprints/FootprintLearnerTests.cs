@@ -114,6 +114,27 @@ public sealed class FootprintLearnerTests : IDisposable
     }
 
     [Fact]
+    public void A_line_before_the_first_reading_starts_from_zero_when_the_worker_then_holds_nothing()
+    {
+        var learner = Learner();
+        // The agent has just started: the worker's first line comes before the agent's first reading of it.
+        learner.OnLogLine("Loading visual model 'ViT-B-32__openai' to memory", _time.GetUtcNow());
+        Read(learner, 0, 700, 700, 700);
+        learner.OnLogLine("Shutting down due to inactivity.", _time.GetUtcNow());
+        // The container stops and runs again; its first line comes before the agent reads it, and that first reading
+        // finds memory held already: what the worker held before the line cannot be told.
+        learner.OnGpu(Worker with { Running = false }, View(0));
+        var restarted = Worker with { StartedAt = Worker.StartedAt!.Value.AddMinutes(5) };
+        learner.OnLogLine("Loading textual model 'ViT-B-32__openai' to memory", _time.GetUtcNow());
+        Read(learner, restarted, 250, 260, 260, 260);
+        learner.OnLogLine("Shutting down due to inactivity.", _time.GetUtcNow());
+
+        var observation = Assert.Single(Store().Observations);
+        Assert.Equal(("ViT-B-32__openai/visual", true, 700 * MiB), (string.Join('+', observation.Components), observation.FirstOnGpu, observation.GrowthBytes));
+        Assert.Equal([], observation.LoadedBefore!);
+    }
+
+    [Fact]
     public void A_load_whose_memory_never_settles_is_not_an_observation_and_a_restarted_container_is_a_new_worker()
     {
         var learner = Learner();

@@ -88,6 +88,8 @@ internal sealed class StandInGpuBox : IAsyncDisposable
             $"--Agent:Gpu:NvmlLibrary={FakeNvml.LibraryPath}",
             "--Agent:PollInterval=00:00:00.150",
             $"--Agent:DataFolder={dataFolder}",
+            // What the learner makes of each line and reading, in the output a failing test shows.
+            "--Logging:LogLevel:GpuSplit.Agent.Footprints=Debug",
         ], Environment);
         try
         {
