@@ -34,7 +34,7 @@ internal static class MeasureCommand
         var output = new Option<string?>("--out") { Description = $"The measurements file to merge into (default {MeasurementsFile.DefaultName} next to the catalog)." };
         var catalog = CatalogSource.Option();
         var json = new Option<bool>("--json") { Description = "Print the results as one JSON document instead of a table." };
-        var command = new Command("measure", "Measure the real memory footprint of each model in an Immich model cache, on this GPU or CPU.")
+        var command = new Command("measure", "Measure the real memory footprint of Immich's models on this GPU: through Immich's own ML container (--service), or in this process from a model cache (--models).")
         {
             models, service, container, device, only, combination, concurrency, combinationSeconds, image, docker, force, agent, ortLibrary, nvmlLibrary, output,
             catalog, json,
