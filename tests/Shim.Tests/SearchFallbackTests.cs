@@ -1,4 +1,5 @@
 using System.Net;
+using GpuSplit.MlService.Predict;
 using GpuSplit.Shim.Tests.Infrastructure;
 
 namespace GpuSplit.Shim.Tests;
