@@ -4,6 +4,7 @@ using GpuSplit.Agent.Hosting;
 using GpuSplit.Agent.Status;
 using GpuSplit.Agent.Watchdog;
 using GpuSplit.MlService.Docker;
+using GpuSplit.Nvml;
 using Microsoft.Extensions.Options;
 
 namespace GpuSplit.Agent.Gpu;
@@ -73,9 +74,11 @@ public sealed partial class GpuWatcher(
                     processes.Add(await DescribeAsync(process, workerPids, facts.Container, cancellationToken));
                 }
 
-                mapped.Add(new GpuDeviceView(device.Index, device.Name, device.Uuid, device.MemoryTotalBytes, device.MemoryUsedBytes,
-                    device.MemoryFreeBytes, device.UtilizationPercent, device.MemoryUtilizationPercent, device.TemperatureCelsius,
-                    device.PowerMilliwatts, device.ComputeCapabilityMajor, device.ComputeCapabilityMinor, processes));
+                // Figures NVML does not support on this card read as 0, as nvidia-smi shows them as N/A.
+                mapped.Add(new GpuDeviceView((uint)device.Index, device.Name, device.Uuid, device.Memory.TotalBytes, device.Memory.UsedBytes,
+                    device.Memory.FreeBytes, device.Utilization?.GpuPercent ?? 0, device.Utilization?.MemoryPercent ?? 0,
+                    device.TemperatureCelsius ?? 0, device.PowerMilliwatts ?? 0, device.ComputeCapability.Major, device.ComputeCapability.Minor,
+                    processes));
             }
 
             var workerServing = facts is { DockerError: null, Restarting: false, PingOk: true, Container.Running: true };
@@ -123,13 +126,13 @@ public sealed partial class GpuWatcher(
         }
     }
 
-    private async Task<GpuProcessView> DescribeAsync(GpuProcessReading process, IReadOnlySet<uint> workerPids, WorkerInspection? container,
+    private async Task<GpuProcessView> DescribeAsync(GpuProcess process, IReadOnlySet<uint> workerPids, WorkerInspection? container,
         CancellationToken cancellationToken)
     {
         var id = workerPids.Contains(process.Pid) ? container?.Id : CgroupContainerIds.Read(process.Pid);
         if (id is not null && id == container?.Id)
         {
-            return new GpuProcessView(process.Pid, process.UsedMemoryBytes, container.Id, container.Name, IsWorker: true);
+            return new GpuProcessView(process.Pid, UsedBytes(process), container.Id, container.Name, IsWorker: true);
         }
 
         string? name = null;
@@ -145,8 +148,11 @@ public sealed partial class GpuWatcher(
             }
         }
 
-        return new GpuProcessView(process.Pid, process.UsedMemoryBytes, id, name, IsWorker: false);
+        return new GpuProcessView(process.Pid, UsedBytes(process), id, name, IsWorker: false);
     }
+
+    // Windows (WDDM) cannot tell a process's memory: counted as 0, so contention reads low there, never high.
+    private static ulong UsedBytes(GpuProcess process) => process.UsedMemoryBytes ?? 0;
 
     [LoggerMessage(Level = LogLevel.Error, Message = "reading the GPUs failed; trying again at the next poll")]
     private static partial void LogPollFailed(ILogger logger, Exception error);

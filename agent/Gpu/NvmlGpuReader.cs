@@ -10,12 +10,12 @@ public sealed class NvmlGpuReader(string? libraryPath) : IGpuReader, IDisposable
 {
     private NvmlLibrary? _nvml;
 
-    public IReadOnlyList<GpuDeviceReading> Read()
+    public IReadOnlyList<GpuSnapshot> Read()
     {
         try
         {
             _nvml ??= NvmlLibrary.Open(string.IsNullOrEmpty(libraryPath) ? null : libraryPath);
-            return [.. _nvml.ReadAll().Select(ToReading)];
+            return _nvml.ReadAll();
         }
         catch (NvmlException error)
         {
@@ -35,20 +35,4 @@ public sealed class NvmlGpuReader(string? libraryPath) : IGpuReader, IDisposable
         _nvml?.Dispose();
         _nvml = null;
     }
-
-    private static GpuDeviceReading ToReading(GpuSnapshot gpu) => new(
-        (uint)gpu.Index,
-        gpu.Name,
-        gpu.Uuid,
-        gpu.Memory.TotalBytes,
-        gpu.Memory.UsedBytes,
-        gpu.Memory.FreeBytes,
-        gpu.Utilization?.GpuPercent ?? 0,
-        gpu.Utilization?.MemoryPercent ?? 0,
-        gpu.TemperatureCelsius ?? 0,
-        gpu.PowerMilliwatts ?? 0,
-        gpu.ComputeCapability.Major,
-        gpu.ComputeCapability.Minor,
-        // Windows (WDDM) cannot tell a process's memory: counted as 0, so contention reads low there, never high.
-        [.. gpu.Processes.Select(p => new GpuProcessReading(p.Pid, p.UsedMemoryBytes ?? 0))]);
 }
