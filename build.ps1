@@ -46,6 +46,17 @@ function Write-TestSummary {
         $skipped += [int] $counters.notExecuted
     }
     Write-Host ''
+    # CI keeps only the tail of a long log: the failures are repeated here, last, with their first lines.
+    foreach ($trx in Get-ChildItem -Path $ResultsDir -Filter '*.trx' -Recurse -ErrorAction SilentlyContinue) {
+        [xml] $doc = Get-Content -Raw -LiteralPath $trx.FullName
+        foreach ($result in $doc.TestRun.Results.UnitTestResult | Where-Object { $_.outcome -ne 'Passed' -and $_.outcome -ne 'NotExecuted' }) {
+            $message = ''
+            $info = $result.SelectSingleNode("*[local-name()='Output']/*[local-name()='ErrorInfo']/*[local-name()='Message']")
+            if ($null -ne $info) { $message = ($info.InnerText -split "`n" | Select-Object -First 6) -join "`n    " }
+            Write-Host "FAILED $($result.testName) [$($result.duration)]"
+            if ($message) { Write-Host "    $message" }
+        }
+    }
     Write-Host "Tests: $passed passed, $failed failed, $skipped skipped"
 }
 
