@@ -5,7 +5,8 @@ using GpuSplit.Shim.Upstreams;
 namespace GpuSplit.Shim.Status;
 
 /// <summary>Running totals shown on the status page.</summary>
-public sealed record JobTotals(long Forwarded, long Held, long Released, long Lost, long SearchesRefused, long Rejected);
+/// <param name="Replayed">Jobs sent again from their spool after a box failed before answering (one job may count twice).</param>
+public sealed record JobTotals(long Forwarded, long Held, long Released, long Replayed, long Lost, long SearchesRefused, long Rejected);
 
 /// <summary>A line in the status page's list of recent events.</summary>
 public sealed record StatusEvent(DateTimeOffset At, string Text);
@@ -26,12 +27,13 @@ public sealed class ShimJournal(ShimMetrics metrics, IEnumerable<IJournalObserve
     private long _forwarded;
     private long _held;
     private long _released;
+    private long _replayed;
     private long _lost;
     private long _searchesRefused;
     private long _rejected;
 
     public JobTotals Totals => new(
-        Interlocked.Read(ref _forwarded), Interlocked.Read(ref _held), Interlocked.Read(ref _released),
+        Interlocked.Read(ref _forwarded), Interlocked.Read(ref _held), Interlocked.Read(ref _released), Interlocked.Read(ref _replayed),
         Interlocked.Read(ref _lost), Interlocked.Read(ref _searchesRefused), Interlocked.Read(ref _rejected));
 
     /// <summary>Newest first.</summary>
@@ -90,6 +92,7 @@ public sealed class ShimJournal(ShimMetrics metrics, IEnumerable<IJournalObserve
     public void Replaying(MlRequestKind kind, Upstream upstream, string reason, string detail)
     {
         metrics.Replays.WithLabels(kind.Label(), reason).Inc();
+        Interlocked.Increment(ref _replayed);
         JournalLog.Replaying(logger, kind.Label(), upstream.Name, reason, detail);
         AddEvent($"A {kind.Label()} job will be sent again ({reason}): {upstream.Name} failed before answering");
     }

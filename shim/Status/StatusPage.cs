@@ -90,6 +90,7 @@ public static class StatusPage
             : "Holding is off: background jobs fail while the GPU host is away");
           const t = s.totals;
           add(jobs, "p", "Forwarded: " + t.forwarded + " · held: " + t.held + " · released: " + t.released +
+            " · replayed: " + t.replayed +
             " · lost: " + t.lost + " · searches refused: " + t.searchesRefused + " · rejected: " + t.rejected);
 
           const boxes = document.getElementById("boxes");

@@ -114,6 +114,6 @@ public sealed class StatusTests
         Assert.Contains("gpu-box-1: restarting", text, StringComparison.Ordinal);
         Assert.Contains("worker restarting after CUDA out of memory", text, StringComparison.Ordinal);
         Assert.Contains("ML worker immich_machine_learning: restarting, restarted 2 times", text, StringComparison.Ordinal);
-        Assert.Contains("Forwarded: 0 · held: 0 · released: 0 · lost: 0", text, StringComparison.Ordinal);
+        Assert.Contains("Forwarded: 0 · held: 0 · released: 0 · replayed: 0 · lost: 0", text, StringComparison.Ordinal);
     }
 }
