@@ -7,6 +7,7 @@ using GpuSplit.Agent.Metrics;
 using GpuSplit.Agent.Power;
 using GpuSplit.Agent.Status;
 using GpuSplit.Agent.Watchdog;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Prometheus;
@@ -19,8 +20,6 @@ namespace GpuSplit.Agent.Hosting;
 /// </summary>
 public static class AgentHost
 {
-    private static readonly TimeSpan MinimumPublishPeriod = TimeSpan.FromSeconds(1);
-
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         // --urls is taken here, not by the web host: its endpoints need their protocols (see Listeners).
@@ -82,16 +81,16 @@ public static class AgentHost
         services.AddGrpc();
         services.AddGrpcHealthChecks(health =>
         {
-            health.Services.Map("", _ => true);
-            health.Services.Map(WorkerHealthCheck.Name, _ => true);
+            foreach (var service in ServingStatusPush.Services)
+            {
+                health.Services.Map(service, _ => true);
+            }
         }).AddCheck<WorkerHealthCheck>(WorkerHealthCheck.Name);
-        // Watch pushes from the publisher's results: run it every poll interval, from the start. The publisher refuses a
-        // period under a second (and would stop the agent at start), so a faster poll still publishes every second.
-        services.AddOptions<HealthCheckPublisherOptions>().Configure<IOptions<AgentOptions>>((publisher, agent) =>
-        {
-            publisher.Delay = TimeSpan.Zero;
-            publisher.Period = agent.Value.PollInterval < MinimumPublishPeriod ? MinimumPublishPeriod : agent.Value.PollInterval;
-        });
+        // Watch streams follow the status cache, which ServingStatusPush keeps current on every change. The library's
+        // periodic publisher would write it too, from readings taken a moment earlier: it could put back a state
+        // that has just ended.
+        services.RemoveAll<IHealthCheckPublisher>();
+        services.AddHostedService<ServingStatusPush>();
 
         services.AddSingleton<AgentMetrics>();
 

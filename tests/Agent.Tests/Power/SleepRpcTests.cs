@@ -5,6 +5,7 @@ using GpuSplit.Testing.Grpc;
 using GpuSplit.Testing.MlStandIn;
 using GpuSplit.Testing.Network;
 using Grpc.Core;
+using Grpc.Health.V1;
 
 namespace GpuSplit.Agent.Tests.Power;
 
@@ -76,6 +77,40 @@ public sealed class SleepRpcTests : IDisposable
         // A real box would be asleep now; here it stays up, and the flag clears.
         var awake = await agent.WaitForAsync(s => !s.Power.GoingToSleep && s.Serving, Bound, "awake and serving again after the command");
         Assert.Equal("", awake.Power.CommandError);
+    }
+
+    [Fact]
+    public async Task A_health_watch_opened_while_a_sleep_is_announced_follows_the_box_back_to_serving_when_the_caller_gives_up()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var engine = await DockerEngine.MachineAsync();
+        await using var worker = await MlStandInContainer.StartAsync(engine);
+        var settings = Settings(Path.Combine(_folder.FullName, "suspended"), nvmlLibrary: null);
+        settings["Agent:Sleep:AllowWithoutGpuReadings"] = "true";
+        settings["Agent:Sleep:Delay"] = "00:00:05";
+        // Nothing periodic may put the health status right here: only the changes themselves.
+        settings["Agent:PollInterval"] = "00:10:00";
+        await using var agent = await AgentUnderTest.StartAsync(worker, settings);
+        await agent.WaitForAsync(s => s.Serving, Bound, "SERVING");
+
+        // A Sleep is announced; its caller is still deciding (as a request delayed by a dead link is).
+        using var caller = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var sleep = agent.Client.SleepAsync(new SleepRequest { Reason = "idle" }, WithToken, cancellationToken: caller.Token).ResponseAsync;
+        await agent.WaitForAsync(s => s.Power.GoingToSleep, Bound, "going to sleep");
+        using var watching = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        using var watch = agent.Health.Watch(new HealthCheckRequest(), cancellationToken: watching.Token);
+        Assert.True(await watch.ResponseStream.MoveNext(watching.Token));
+        Assert.Equal(HealthCheckResponse.Types.ServingStatus.NotServing, watch.ResponseStream.Current.Status);
+
+        // The caller gives up: the box stays awake, and the open Watch must hear so.
+        await caller.CancelAsync();
+        var gaveUp = await Assert.ThrowsAsync<RpcException>(() => sleep);
+        Assert.Equal(StatusCode.Cancelled, gaveUp.StatusCode);
+        await agent.WaitForAsync(s => !s.Power.GoingToSleep && s.Serving, Bound, "awake and serving again");
+        watching.CancelAfter(Bound);
+        Assert.True(await watch.ResponseStream.MoveNext(watching.Token));
+        Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, watch.ResponseStream.Current.Status);
+        Assert.False(File.Exists(Path.Combine(_folder.FullName, "suspended")));
     }
 
     [Fact]
