@@ -44,7 +44,7 @@ internal static class FitCommand
             var error = parsed.InvocationConfiguration.Error;
             var (models, card) = await AgentSource.ApplyAsync(CatalogSource.Load(parsed.GetValue(catalog)), parsed.GetValue(agent), parsed.GetValue(gpu), error,
                 cancellationToken);
-            models = await MeasurementsSource.ApplyAsync(models, parsed.GetValue(measurements), parsed.GetValue(catalog), card, error);
+            (models, var measured) = await MeasurementsSource.ApplyAsync(models, parsed.GetValue(measurements), parsed.GetValue(catalog), card, error);
             models = await ModelFilesSource.ApplyAsync(models, parsed.GetValue(modelFiles), error);
             var request = new FitRequest(
                 models,
@@ -56,7 +56,7 @@ internal static class FitCommand
                 RequireOcr(parsed.GetValue(require) ?? []),
                 parsed.GetValue(multilingual),
                 card,
-                RuntimeCosts.Cuda);
+                RuntimeCosts.Cuda) { MeasuredCombinations = measured };
             var result = FitPlanner.Plan(request);
             if (parsed.GetValue(json))
             {

@@ -77,6 +77,11 @@ internal static class FitJson
             ["peakMiB"] = ByteSize.ToMiB(candidate.PeakBytes),
             ["headroomMiB"] = ByteSize.ToMiB(candidate.HeadroomBytes),
             ["verdict"] = candidate.Verdict.WireName(),
+            ["verdictOrigin"] = candidate.VerdictOrigin.WireName(),
+            ["estimatedPeakMiB"] = ByteSize.ToMiB(estimate.PeakBytes),
+            ["estimatedVerdict"] = candidate.EstimatedVerdict.WireName(),
+            ["measured"] = candidate.Measured is { } measured ? MeasuredNode(measured) : null,
+            ["disagreement"] = candidate.Disagreement,
             ["terms"] = new JsonObject
             {
                 ["reserveMiB"] = ByteSize.ToMiB(estimate.ReserveBytes),
@@ -88,6 +93,17 @@ internal static class FitJson
             ["components"] = components,
         };
     }
+
+    private static JsonObject MeasuredNode(MeasuredCombination measured) => new()
+    {
+        ["device"] = measured.Device,
+        ["peakMiB"] = ByteSize.ToMiB(measured.PeakBytes),
+        ["deviceTotalMiB"] = ByteSize.ToMiB(measured.DeviceTotalBytes),
+        ["oom"] = measured.Oom,
+        ["outOfMemory"] = measured.OutOfMemory,
+        ["runtime"] = measured.Runtime,
+        ["measuredAt"] = measured.MeasuredAt,
+    };
 
     private static JsonObject SettingsNode(ImmichSettings settings)
     {

@@ -23,7 +23,7 @@ internal static class FitReport
 
         if (result.Plan is { } plan)
         {
-            console.Write(new Markup($"[bold]Plan: {Markup.Escape(plan.Combination.ToString())}[/] — [bold]{plan.Verdict.WireName()}[/]"));
+            console.Write(new Markup($"[bold]Plan: {Markup.Escape(plan.Combination.ToString())}[/] — [bold]{VerdictOf(plan)}[/]"));
             console.WriteLine();
             console.Write(PlanTable(plan));
             console.Write(BudgetTable(plan, request));
@@ -39,6 +39,7 @@ internal static class FitReport
         }
 
         console.Write(AlternativesTable(result));
+        WriteDisagreements(console, result);
         if (result.Plan is { } chosen)
         {
             WriteSettings(console, ImmichSettings.For(chosen.Combination, request.Workers, request.TtlSeconds, request.Concurrency));
@@ -77,6 +78,12 @@ internal static class FitReport
         Row(table, "activations", estimate.ActivationBytes, "per request in flight × job concurrency");
         Row(table, "ratchet", estimate.RatchetBytes, "buffers the arena keeps for every OCR input size it has seen");
         Row(table, "total", estimate.PeakBytes, "predicted peak");
+        if (plan.Measured is { } measured)
+        {
+            Row(table, "measured", measured.PeakBytes, string.Create(CultureInfo.InvariantCulture,
+                $"the worker's peak running this combination through Immich's ML service on {measured.Device} ({measured.MeasuredAt:yyyy-MM-dd}); the verdict's figure"));
+        }
+
         Row(table, "card", request.BudgetBytes, string.Empty);
         Row(table, "headroom", plan.HeadroomBytes, string.Create(CultureInfo.InvariantCulture,
             $"{plan.HeadroomBytes / (double)request.BudgetBytes:P0} free; under {request.HeadroomShare:P0} is unstable, {VerdictPolicy.ComfortableFreeShare:P0} or more is comfortable"));
@@ -97,7 +104,7 @@ internal static class FitReport
                 Markup.Escape(combination.Ocr?.Name ?? "off"),
                 ByteSize.ToMiB(candidate.PeakBytes).ToString("N0", CultureInfo.InvariantCulture),
                 ByteSize.ToMiB(candidate.HeadroomBytes).ToString("N0", CultureInfo.InvariantCulture),
-                candidate.Verdict.WireName());
+                VerdictOf(candidate));
         }
 
         if (result.Candidates.Count > AlternativesShown)
@@ -107,6 +114,29 @@ internal static class FitReport
 
         return table;
     }
+
+    /// <summary>
+    /// Every candidate whose measurement overrules its estimate, in the table or not: the card's word is news. Written
+    /// past the console's width, so that each stays one line a script can find (a log line in it is long).
+    /// </summary>
+    private static void WriteDisagreements(IAnsiConsole console, FitResult result)
+    {
+        var overruled = result.Candidates.Where(c => c.Disagreement is not null).ToList();
+        if (overruled.Count > 0)
+        {
+            console.WriteLine();
+            console.WriteLine("Measured through Immich's ML service, against the estimate:");
+        }
+
+        foreach (var candidate in overruled)
+        {
+            console.Profile.Out.Writer.WriteLine($"{candidate.Combination}: {candidate.Disagreement}");
+        }
+    }
+
+    private static string VerdictOf(Candidate candidate) => candidate.VerdictOrigin == FigureOrigin.Estimate
+        ? candidate.Verdict.WireName()
+        : $"{candidate.Verdict.WireName()} ({candidate.VerdictOrigin.WireName()})";
 
     private static void WriteSettings(IAnsiConsole console, ImmichSettings settings)
     {

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using GpuSplit.Planner.Catalog;
+using GpuSplit.Planner.Fit;
 using GpuSplit.Planner.Measure;
 
 namespace GpuSplit.Planner.Cli;
@@ -12,8 +13,12 @@ internal static class MeasurementsSource
         Description = $"Measured footprints to prefer over estimates for --gpu (default: {MeasurementsFile.DefaultName} next to the catalog, if there is one).",
     };
 
-    /// <summary>The catalog with the file's figures in it, and a line on standard error saying what --gpu gets from it.</summary>
-    public static async Task<ModelCatalog> ApplyAsync(ModelCatalog catalog, FileInfo? file, FileInfo? catalogFile, string? gpu, TextWriter error)
+    /// <summary>
+    /// The catalog with the file's figures in it, the combinations the file's service runs measured, and a line on
+    /// standard error saying what --gpu gets from it.
+    /// </summary>
+    public static async Task<(ModelCatalog Catalog, IReadOnlyList<MeasuredCombination> Combinations)> ApplyAsync(ModelCatalog catalog, FileInfo? file,
+        FileInfo? catalogFile, string? gpu, TextWriter error)
     {
         if (file is { Exists: false })
         {
@@ -23,7 +28,7 @@ internal static class MeasurementsSource
         var path = file?.FullName ?? MeasurementsFile.DefaultPath(catalogFile);
         if (!File.Exists(path))
         {
-            return catalog;
+            return (catalog, []);
         }
 
         MeasurementsDocument measurements;
@@ -36,14 +41,17 @@ internal static class MeasurementsSource
             throw new UsageException($"--measurements: {e.Message}");
         }
 
+        var combinations = MeasuredFigures.Combinations(measurements);
         if (gpu is not null)
         {
             var devices = MeasuredFigures.Devices(measurements);
+            var ran = combinations.Count(c => c.Device == gpu);
             await error.WriteLineAsync(devices.Contains(gpu)
                 ? $"planner fit: measured figures for '{gpu}' from {path}; components without one are estimated"
+                    + (ran == 0 ? string.Empty : $"; {ran} combination(s) measured through Immich's ML service give their own verdicts with 1 worker")
                 : $"planner fit: {path} has no figures for '{gpu}' (it has: {(devices.Count == 0 ? "none" : string.Join(", ", devices.Select(d => $"'{d}'")))}); every figure is an estimate");
         }
 
-        return MeasuredFigures.Apply(catalog, measurements, path);
+        return (MeasuredFigures.Apply(catalog, measurements, path), combinations);
     }
 }

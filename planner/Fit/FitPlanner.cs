@@ -13,9 +13,12 @@ public static class FitPlanner
             .Order(QualityOrder.Instance)
             .ToList();
         var plan = candidates.FirstOrDefault(c => c.Usable);
-        long? smallest = plan is not null || candidates.Count == 0
+
+        // A card that ran out of memory tells that its own size was too small, not what size would do.
+        var sized = candidates.Where(c => c.Measured is not { Oom: true }).ToList();
+        long? smallest = plan is not null || sized.Count == 0
             ? null
-            : candidates.Min(c => VerdictPolicy.SmallestBudgetThatFits(c.PeakBytes, request.HeadroomShare));
+            : sized.Min(c => VerdictPolicy.SmallestBudgetThatFits(c.PeakBytes, request.HeadroomShare));
         return new FitResult(request, plan, candidates, smallest);
     }
 
@@ -23,8 +26,18 @@ public static class FitPlanner
     {
         var loads = combination.Models.SelectMany(model => ComponentLoads.For(model, request.Gpu, request.Costs)).ToList();
         var estimate = MemoryModel.Estimate(loads, request.Concurrency, request.Workers, request.Costs);
-        var verdict = VerdictPolicy.Classify(estimate.PeakBytes, request.BudgetBytes, request.HeadroomShare);
-        return new Candidate(combination, estimate, verdict, request.BudgetBytes);
+        var estimated = VerdictPolicy.Classify(estimate.PeakBytes, request.BudgetBytes, request.HeadroomShare);
+        var measured = request.MeasuredCombinations.Where(m => m.Applies(combination, request)).MaxBy(m => m.MeasuredAt);
+
+        // Out of memory is what the card did, whatever budget the fit was given; a peak that held is judged like an
+        // estimate, against the fit's budget and headroom, which need not be the card's whole memory.
+        var verdict = measured switch
+        {
+            null => estimated,
+            { Oom: true } => Verdict.Oom,
+            _ => VerdictPolicy.Classify(measured.PeakBytes, request.BudgetBytes, request.HeadroomShare),
+        };
+        return new Candidate(combination, estimate, verdict, request.BudgetBytes, estimated, measured);
     }
 
     private static IEnumerable<Combination> Combinations(FitRequest request)

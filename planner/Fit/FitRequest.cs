@@ -15,4 +15,8 @@ public sealed record FitRequest(
     bool RequireOcr,
     bool Multilingual,
     string? Gpu,
-    RuntimeCosts Costs);
+    RuntimeCosts Costs)
+{
+    /// <summary>Combinations run through Immich's ML service, on any card; a fit uses those that apply to it.</summary>
+    public IReadOnlyList<MeasuredCombination> MeasuredCombinations { get; init; } = [];
+}

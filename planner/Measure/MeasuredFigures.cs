@@ -1,11 +1,14 @@
 using GpuSplit.Planner.Catalog;
+using GpuSplit.Planner.Fit;
+using GpuSplit.Planner.Memory;
 
 namespace GpuSplit.Planner.Measure;
 
 /// <summary>
 /// Puts a measurements file's figures into the catalog, where `planner fit --gpu NAME` prefers them to estimates.
 /// A figure measured through Immich's own service beats one measured in-process (it is the runtime, cuDNN and
-/// image that will really run); either beats a figure the catalog itself carries for the same device.
+/// image that will really run); either beats a figure the catalog itself carries for the same device. Combinations
+/// run through the service go to the fit as they are: they judge a whole plan, not a component.
 /// </summary>
 public static class MeasuredFigures
 {
@@ -17,6 +20,17 @@ public static class MeasuredFigures
         }).ToList();
         return catalog with { Models = models };
     }
+
+    /// <summary>The combinations the file's `service` entries ran, on every card: `planner fit` picks those of its own.</summary>
+    public static IReadOnlyList<MeasuredCombination> Combinations(MeasurementsDocument measurements) =>
+    [
+        .. from device in measurements.Devices
+           from entry in device.Value
+           where FigureOriginNames.OfMethod(entry.Method) == FigureOrigin.Service
+           from c in entry.Combinations ?? []
+           select new MeasuredCombination(device.Key, c.Models, c.Concurrency, c.Verdict == Verdict.Oom.WireName(), c.OutOfMemory, c.PeakBytes,
+               c.DeviceTotalBytes, c.Runtime, c.MeasuredAt),
+    ];
 
     /// <summary>The devices the file has figures for, to tell a mistyped --gpu from a card never measured.</summary>
     public static IReadOnlyCollection<string> Devices(MeasurementsDocument measurements) => measurements.Devices.Keys;

@@ -1,7 +1,10 @@
 using System.Text.Json;
 using GpuSplit.Planner.Catalog;
 using GpuSplit.Planner.Cli;
+using GpuSplit.Planner.Fit;
 using GpuSplit.Planner.Measure;
+using GpuSplit.Planner.Memory;
+using GpuSplit.Planner.Units;
 
 namespace GpuSplit.Planner.Tests.Measure;
 
@@ -79,6 +82,53 @@ public sealed class FitWithMeasurementsTests : IDisposable
         Assert.Equal(new MeasuredFootprint(35 * MiB, 120 * MiB, "service", figure.Source), figure);
         Assert.Contains("m.json (service, ", figure.Source);
     }
+
+    [Fact]
+    public async Task A_combination_the_card_ran_out_on_is_not_the_plan_and_the_output_says_what_the_card_did()
+    {
+        // The plan the estimate picks for a 6 GB card, which the card then ran out of memory on.
+        var catalog = CatalogReader.LoadEmbedded();
+        var estimated = FitPlanner.Plan(new FitRequest(catalog, 6 * ByteSize.GiB, 1, 300, 0.10, JobConcurrency.Seed, false, false, Gtx1060, RuntimeCosts.Cuda)).Plan!;
+        string[] models = [.. estimated.Combination.Models.Select(m => m.Name)];
+        const string cause = "onnxruntime error: Failed to allocate memory for requested buffer of size 4718592";
+        var file = temp.File("measurements.json");
+        MeasurementsFile.Merge(file, new MeasurementUpdate(Gtx1060, "service", "immich-machine-learning:v2.3.1-cuda", "NVML", MeasuredAt, null,
+            "immich-machine-learning:v2.3.1-cuda", [],
+            [
+                new CombinationEntry
+                {
+                    Models = [.. models], Concurrency = JobConcurrency.Seed.ToString(), Verdict = "oom", PeakBytes = 5_800 * MiB,
+                    DeviceTotalBytes = 6_144 * MiB, OutOfMemory = cause, Runtime = "immich-machine-learning:v2.3.1-cuda", MeasuredAt = MeasuredAt,
+                },
+            ]));
+        var said = $"measured oom on {Gtx1060} ({cause}, 2026-11-24); the estimate said {estimated.Verdict.WireName()} at {ByteSize.FormatMiB(estimated.PeakBytes)}";
+
+        var json = await PlannerProcess.RunAsync("fit", "--vram", "6GB", "--gpu", Gtx1060, "--measurements", file, "--json");
+        var table = await PlannerProcess.RunAsync("fit", "--vram", "6GB", "--gpu", Gtx1060, "--measurements", file);
+
+        Assert.True(json.ExitCode == 0, json.ToString());
+        Assert.Contains("1 combination(s) measured through Immich's ML service give their own verdicts with 1 worker", json.Error, StringComparison.Ordinal);
+        using var document = JsonDocument.Parse(json.Output);
+        var plan = document.RootElement.GetProperty("plan");
+        Assert.NotEqual(models, PlanModels(plan));
+        Assert.Equal("estimate", plan.GetProperty("verdictOrigin").GetString());
+        var measured = document.RootElement.GetProperty("candidates").EnumerateArray().Single(c => PlanModels(c).SequenceEqual(models));
+        Assert.Equal(("oom", "service", estimated.Verdict.WireName(), ByteSize.ToMiB(estimated.PeakBytes), 5_800L), (
+            measured.GetProperty("verdict").GetString(), measured.GetProperty("verdictOrigin").GetString(), measured.GetProperty("estimatedVerdict").GetString(),
+            measured.GetProperty("estimatedPeakMiB").GetInt64(), measured.GetProperty("peakMiB").GetInt64()));
+        Assert.Equal((cause, "2026-11-24T03:00:00+00:00"), (measured.GetProperty("measured").GetProperty("outOfMemory").GetString(),
+            measured.GetProperty("measured").GetProperty("measuredAt").GetString()));
+        Assert.Equal(said, measured.GetProperty("disagreement").GetString());
+
+        Assert.True(table.ExitCode == 0, table.ToString());
+        Assert.Contains($"{estimated.Combination}: {said}", table.Output, StringComparison.Ordinal);
+        Assert.Contains("oom (service)", table.Output, StringComparison.Ordinal);
+    }
+
+    private static readonly DateTimeOffset MeasuredAt = new(2026, 11, 24, 3, 0, 0, TimeSpan.Zero);
+
+    private static string?[] PlanModels(JsonElement candidate) =>
+        [.. new[] { "clip", "facialRecognition", "ocr" }.Select(field => candidate.GetProperty(field).GetString()).Where(name => name is not null)];
 
     private static MeasureRun Run(string device, string method, params (string Type, long Loaded, long Peak)[] components) => new(
         device,
