@@ -4,9 +4,9 @@ using Grpc.Health.V1;
 namespace GpuSplit.Shim.Upstreams;
 
 /// <summary>
-/// Serving only when every open stream says so. No answer at all means the box is asleep or off (a
-/// transient absence worth waiting for); an unsupported card or a crash-looping worker is lasting trouble
-/// that waiting cannot fix.
+/// Serving when the status stream says so, or the health stream while no status stream is open. No answer at all
+/// means the box is asleep or off (a transient absence worth waiting for); an unsupported card or a crash-looping
+/// worker is lasting trouble that waiting cannot fix.
 /// </summary>
 public sealed class AgentHealthPolicy : IUpstreamHealthPolicy
 {
@@ -34,9 +34,11 @@ public sealed class AgentHealthPolicy : IUpstreamHealthPolicy
                 return (UpstreamCondition.Lasting, HostStates.CrashLooping, ReasonOr(view, "the ML worker keeps crashing; the agent has stopped restarting it for now"));
         }
 
-        var healthServing = view.Health is null or HealthCheckResponse.Types.ServingStatus.Serving;
-        var statusServing = view.Status is null || view.Status.Serving;
-        if (healthServing && statusServing)
+        // The status stream, while open, decides: it says why, and the agent sends it on every change. Health decides
+        // only for an agent without one. Both come from one state of the agent, but over two streams their messages
+        // arrive in either order: asking both to agree showed each change twice, the first time without its reason.
+        var serving = view.Status?.Serving ?? view.Health == HealthCheckResponse.Types.ServingStatus.Serving;
+        if (serving)
         {
             return (UpstreamCondition.Serving, HostStates.Online, "serving");
         }

@@ -22,7 +22,7 @@ public sealed class AgentHealthPolicyTests
     }
 
     [Fact]
-    public void Serving_needs_every_open_stream_to_say_so()
+    public void The_status_stream_decides_while_open_and_health_only_without_it()
     {
         var serving = TestAgent.Status(true, "", WorkerState.Running, 1);
         var restarting = TestAgent.Status(false, "worker restarting after CUDA out of memory", WorkerState.Restarting, 0);
@@ -30,10 +30,14 @@ public sealed class AgentHealthPolicyTests
         Assert.Equal(UpstreamCondition.Serving, Policy.Assess(new AgentView(Serving.Serving, serving, null)).Condition);
         Assert.Equal(UpstreamCondition.Serving, Policy.Assess(new AgentView(Serving.Serving, null, null)).Condition);
         Assert.Equal(UpstreamCondition.Serving, Policy.Assess(new AgentView(null, serving, null)).Condition);
-        var health = Policy.Assess(new AgentView(Serving.NotServing, serving, null));
-        Assert.Equal((UpstreamCondition.Transient, HostStates.NotServing), (health.Condition, health.State));
+        // Health's word, a moment ahead of the status stream's, is not a change of its own.
+        Assert.Equal(UpstreamCondition.Serving, Policy.Assess(new AgentView(Serving.NotServing, serving, null)).Condition);
         var status = Policy.Assess(new AgentView(Serving.Serving, restarting, null));
         Assert.Equal((UpstreamCondition.Transient, HostStates.Restarting, "worker restarting after CUDA out of memory"), status);
+        var healthAlone = Policy.Assess(new AgentView(Serving.NotServing, null, null));
+        Assert.Equal((UpstreamCondition.Transient, HostStates.NotServing), (healthAlone.Condition, healthAlone.State));
+        var unknown = Policy.Assess(new AgentView(Serving.ServiceUnknown, null, null));
+        Assert.Equal(UpstreamCondition.Transient, unknown.Condition);
     }
 
     [Theory]
