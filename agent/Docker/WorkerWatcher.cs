@@ -93,6 +93,11 @@ public sealed partial class WorkerWatcher(
             DateTimeOffset? killedAt = null;
             await foreach (var message in events.Reader.ReadAllAsync(stoppingToken))
             {
+                if (!IsAboutWorker(message, container))
+                {
+                    continue;
+                }
+
                 var at = message.TimeNano is { } ns ? LogTimestamp.ToTime(ns) : time.GetUtcNow();
                 LogEvent(logger, Name, message.Action);
                 switch (message.Action)
@@ -119,7 +124,7 @@ public sealed partial class WorkerWatcher(
                         break;
                     default:
                         // create, destroy, rename, health_status, stop, restart, pause...: the state is what counts.
-                        await RefreshAsync(stoppingToken);
+                        container = await RefreshAsync(stoppingToken);
                         break;
                 }
             }
@@ -134,6 +139,15 @@ public sealed partial class WorkerWatcher(
             }
         }
     }
+
+    /// <summary>
+    /// Docker's <c>container</c> event filter matches names by prefix, so <c>immich_machine_learning_old</c> arrives
+    /// too: only the configured name (or the id of the container it names, through a rename) counts.
+    /// </summary>
+    private bool IsAboutWorker(Message message, WorkerInspection? container) =>
+        message.Actor is { } actor
+        && ((actor.Attributes is { } attributes && attributes.TryGetValue("name", out var name) && string.Equals(name, Name, StringComparison.Ordinal))
+            || (container is not null && string.Equals(actor.ID, container.Id, StringComparison.Ordinal)));
 
     private async Task<WorkerInspection?> RefreshAsync(CancellationToken cancellationToken)
     {

@@ -37,6 +37,7 @@ public sealed class WatchdogTests
     [Theory]
     [InlineData("bfc", "Failed to allocate memory for requested buffer")]
     [InlineData("cublas", "CUBLAS_STATUS_ALLOC_FAILED")]
+    [InlineData("cuda", "CUDA failure 2: out of memory")]
     public async Task Cuda_out_of_memory_in_the_logs_restarts_the_stuck_worker(string kind, string expected)
     {
         var engine = await DockerEngine.MachineAsync();
@@ -116,6 +117,28 @@ public sealed class WatchdogTests
             "the try after the back-off and CRASH_LOOPING again");
         Assert.Equal(TimeSpan.FromSeconds(10), again.Worker.BackoffUntil.ToDateTimeOffset() - again.Worker.LastFailure.At.ToDateTimeOffset());
         Assert.True((await worker.StateAsync()).StartedAt > held.StartedAt, "Docker shows no start after the back-off");
+    }
+
+    [Fact]
+    public async Task A_container_whose_name_only_starts_like_the_workers_is_never_acted_on()
+    {
+        var engine = await DockerEngine.MachineAsync();
+        await using var worker = await MlStandInContainer.StartAsync(engine);
+        await using var agent = await AgentUnderTest.StartAsync(worker);
+        await agent.WaitForAsync(s => s.Serving, Bound, "SERVING before the other container");
+        var before = await worker.StateAsync();
+
+        // Docker's event filter `container=<name>` matches by prefix: this one's start and death reach the agent too.
+        await using var other = await MlStandInContainer.StartAsync(engine, new MlStandInOptions { Name = worker.Name + "_old", OnStart = "exit:1" });
+        await Waiting.UntilAsync(async () => (await other.StateAsync()).Running, running => !running, Bound, "the other container to die",
+            cancellationToken: TestContext.Current.CancellationToken);
+        await Task.Delay(TimeSpan.FromSeconds(2), TestContext.Current.CancellationToken);
+
+        var status = await agent.StatusAsync();
+        Assert.Equal(0u, status.Worker.RestartCount);
+        Assert.True(status.Serving, status.NotServingReason);
+        Assert.Equal(before.StartedAt, (await worker.StateAsync()).StartedAt);
+        Assert.DoesNotContain($"restarting {worker.Name}", agent.Logs, StringComparison.Ordinal);
     }
 
     private static async Task<string> StandInStateAsync(MlStandInContainer worker)
