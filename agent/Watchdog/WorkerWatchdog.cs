@@ -67,6 +67,13 @@ public sealed partial class WorkerWatchdog(
             return;
         }
 
+        if (signal is LogLine line && state.Current.Facts.Container is { StartedAt: { } runStarted } && line.At < runStarted)
+        {
+            // A line of a run that has already ended: ONNX Runtime reports one failure in several lines, and the
+            // restart the first of them asked for is done.
+            return;
+        }
+
         if (signal is ContainerStopped stopped)
         {
             var now = await worker.InspectAsync(cancellationToken);

@@ -18,14 +18,21 @@ public static partial class MlLogLines
     /// <summary>immich_ml/main.py: the model TTL ended the worker process; its models and GPU memory are gone.</summary>
     public const string InactivityShutdown = "Shutting down due to inactivity.";
 
-    /// <summary>ONNX Runtime's words for CUDA running out of memory: the CUDA allocator, cuBLAS, and the BFC arena of each session.</summary>
+    /// <summary>
+    /// ONNX Runtime's words for CUDA running out of memory: the CUDA allocator, cuBLAS, and the BFC arena of each session.
+    /// </summary>
     public static LogPatterns CudaOutOfMemory { get; } = new(
         "out of memory",
         "CUBLAS_STATUS_ALLOC_FAILED",
         "Failed to allocate memory for requested buffer",
         "BFCArena::AllocateRawInternal",
         "BFCArena::Extend",
-        "cudaErrorMemoryAllocation");
+        "cudaErrorMemoryAllocation")
+    {
+        // gunicorn's arbiter when the kernel killed a worker child for host memory; the arbiter starts another
+        // worker itself, and the GPU is not involved.
+        Unless = ["Perhaps out of memory?"],
+    };
 
     /// <summary>
     /// immich_ml/models/base.py logs <c>Loading {type} model '{name}' to memory</c> before a worker creates the model's

@@ -21,6 +21,8 @@ public sealed class LogClassificationTests
     [InlineData("[E:onnxruntime:Default, cuda_call.cc:118 CudaCall] CUBLAS failure 3: CUBLAS_STATUS_ALLOC_FAILED ; GPU=0 ; hostname=f0c1 ; file=/onnxruntime_src/onnxruntime/core/providers/cuda/cuda_execution_provider.cc ; line=173 ; expr=cublasCreate(&cublas_handle_);", FailureKind.CudaOom, FailureAction.Restart)]
     [InlineData("onnxruntime.capi.onnxruntime_pybind11_state.RuntimeException: [ONNXRuntimeError] : 6 : RUNTIME_EXCEPTION : Non-zero status code returned while running FusedConv node. Name:'Conv_0' Status Message: /onnxruntime_src/onnxruntime/core/framework/bfc_arena.cc:376 void* onnxruntime::BFCArena::AllocateRawInternal(size_t, bool, onnxruntime::Stream*, bool, onnxruntime::WaitNotificationFn) Failed to allocate memory for requested buffer of size 52428800", FailureKind.CudaOom, FailureAction.Restart)]
     [InlineData("CUDA failure 2: out of memory ; GPU=0 ; hostname=gpubox ; file=cuda_allocator.cc ; line=47 ; expr=cudaMalloc((void**)&p, size);", FailureKind.CudaOom, FailureAction.Restart)]
+    [InlineData("2026-11-25 02:46:32.370 [E:onnxruntime:, bfc_arena.cc:311 onnxruntime::BFCArena::Extend] Available memory of 0 is smaller than requested bytes of 102760448", FailureKind.CudaOom, FailureAction.Restart)]
+    [InlineData("RuntimeError: CUDA error: cudaErrorMemoryAllocation", FailureKind.CudaOom, FailureAction.Restart)]
     [InlineData("[E:onnxruntime:Default, cuda_call.cc:118 CudaCall] CUDA failure 209: no kernel image is available for execution on the device ; GPU=0", FailureKind.GpuUnsupported, FailureAction.NeverRestart)]
     [InlineData("RuntimeError: CUDA error: cudaErrorNoKernelImageForDevice", FailureKind.GpuUnsupported, FailureAction.NeverRestart)]
     public void Failure_lines_are_classified(string line, FailureKind kind, FailureAction action)
@@ -36,6 +38,8 @@ public sealed class LogClassificationTests
     [InlineData("[11/25/25 02:46:32] INFO     Loading visual model 'ViT-B-32__openai' to memory")]
     [InlineData("[11/25/25 02:46:40] INFO     Shutting down due to inactivity.")]
     [InlineData("INFO:     127.0.0.1:50000 - \"POST /predict HTTP/1.1\" 200 OK")]
+    // gunicorn's arbiter after the kernel killed a worker child for host memory: it starts a new worker itself.
+    [InlineData("[2026-11-25 02:46:41 +0000] [8] [ERROR] Worker (pid:9) was sent SIGKILL! Perhaps out of memory?")]
     public void Ordinary_lines_are_not_failures(string line) =>
         Assert.Null(Classify(new LogLine(line, DateTimeOffset.UnixEpoch)));
 

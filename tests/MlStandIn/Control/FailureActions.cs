@@ -39,9 +39,12 @@ public sealed class FailureActions(StandInState state, IHostApplicationLifetime 
                     return null;
                 }
 
+                // One failed Run shows twice in the real logs: ONNX Runtime's own line, then the Python exception
+                // Immich logs with the request's error.
                 PrintError(line);
+                PrintError($"onnxruntime.capi.onnxruntime_pybind11_state.RuntimeException: [ONNXRuntimeError] : 6 : RUNTIME_EXCEPTION : {line}");
                 state.StuckError = line;
-                return $"printed the {kind} CUDA out-of-memory line; /predict now fails until restart";
+                return $"printed the {kind} CUDA out-of-memory lines; /predict now fails until restart";
             case "no-kernel-image":
                 PrintError(NoKernelImageLine);
                 state.StuckError = NoKernelImageLine;
