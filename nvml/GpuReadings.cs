@@ -13,7 +13,7 @@ public sealed record ComputeCapability(int Major, int Minor)
 public sealed record GpuUtilization(uint GpuPercent, uint MemoryPercent);
 
 /// <summary>
-/// A process with a compute context on the device. The pid is the host's, also inside a container.
+/// A process with a compute or graphics context on the device. The pid is the host's, also inside a container.
 /// <see cref="UsedMemoryBytes"/> is null where the driver cannot tell (Windows WDDM).
 /// </summary>
 public sealed record GpuProcess(uint Pid, ulong? UsedMemoryBytes);

@@ -71,7 +71,25 @@ public sealed class NvmlDevice
         ReadPower() ?? throw NotSupported("nvmlDeviceGetPowerUsage");
 
     /// <summary>The processes with a compute (CUDA) context on this device, with their used memory.</summary>
-    public unsafe IReadOnlyList<GpuProcess> GetComputeProcesses()
+    public unsafe IReadOnlyList<GpuProcess> GetComputeProcesses() =>
+        GetProcesses("nvmlDeviceGetComputeRunningProcesses_v3", &NativeMethods.DeviceGetComputeRunningProcesses);
+
+    /// <summary>The processes with a graphics context on this device (a game, a compositor), with their used memory.</summary>
+    public unsafe IReadOnlyList<GpuProcess> GetGraphicsProcesses() =>
+        GetProcesses("nvmlDeviceGetGraphicsRunningProcesses_v3", &NativeMethods.DeviceGetGraphicsRunningProcesses);
+
+    /// <summary>
+    /// Compute and graphics processes as one list: a process with both contexts is in both of NVML's lists with the
+    /// same memory, and counts once.
+    /// </summary>
+    public IReadOnlyList<GpuProcess> GetProcesses() =>
+        GetComputeProcesses().Concat(GetGraphicsProcesses())
+            .GroupBy(p => p.Pid)
+            .Select(g => g.MaxBy(p => p.UsedMemoryBytes ?? 0)!)
+            .ToArray();
+
+    private unsafe IReadOnlyList<GpuProcess> GetProcesses(string function,
+        delegate*<nint, ref uint, NvmlProcessInfo*, NvmlReturn> list)
     {
         _library.ThrowIfDisposed();
         uint count = 0;
@@ -81,7 +99,7 @@ public sealed class NvmlDevice
             NvmlReturn result;
             fixed (NvmlProcessInfo* buffer = infos)
             {
-                result = NativeMethods.DeviceGetComputeRunningProcesses(_handle, ref count, buffer);
+                result = list(_handle, ref count, buffer);
             }
 
             if (result == NvmlReturn.Success)
@@ -94,12 +112,12 @@ public sealed class NvmlDevice
 
             if (result != NvmlReturn.InsufficientSize)
             {
-                NvmlCall.Check("nvmlDeviceGetComputeRunningProcesses_v3", result);
+                NvmlCall.Check(function, result);
             }
         }
 
         // The list kept growing faster than it could be fetched.
-        throw new NvmlException("nvmlDeviceGetComputeRunningProcesses_v3", NvmlReturn.InsufficientSize,
+        throw new NvmlException(function, NvmlReturn.InsufficientSize,
             $"the process list still grew after {ProcessListAttempts} attempts");
     }
 
@@ -110,7 +128,7 @@ public sealed class NvmlDevice
         GetUuid(),
         GetComputeCapability(),
         GetMemory(),
-        GetComputeProcesses(),
+        GetProcesses(),
         ReadUtilization(),
         ReadTemperature(),
         ReadPower());

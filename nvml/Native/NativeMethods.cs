@@ -15,6 +15,7 @@ internal static unsafe partial class NativeMethods
     [
         "nvmlInit_v2", "nvmlShutdown", "nvmlErrorString", "nvmlDeviceGetCount_v2", "nvmlDeviceGetHandleByIndex_v2",
         "nvmlDeviceGetName", "nvmlDeviceGetUUID", "nvmlDeviceGetMemoryInfo", "nvmlDeviceGetComputeRunningProcesses_v3",
+        "nvmlDeviceGetGraphicsRunningProcesses_v3",
         "nvmlDeviceGetUtilizationRates", "nvmlDeviceGetTemperature", "nvmlDeviceGetPowerUsage",
         "nvmlDeviceGetCudaComputeCapability",
     ];
@@ -45,6 +46,9 @@ internal static unsafe partial class NativeMethods
 
     [LibraryImport(LibraryName, EntryPoint = "nvmlDeviceGetComputeRunningProcesses_v3")]
     internal static partial NvmlReturn DeviceGetComputeRunningProcesses(nint device, ref uint count, NvmlProcessInfo* infos);
+
+    [LibraryImport(LibraryName, EntryPoint = "nvmlDeviceGetGraphicsRunningProcesses_v3")]
+    internal static partial NvmlReturn DeviceGetGraphicsRunningProcesses(nint device, ref uint count, NvmlProcessInfo* infos);
 
     [LibraryImport(LibraryName, EntryPoint = "nvmlDeviceGetUtilizationRates")]
     internal static partial NvmlReturn DeviceGetUtilizationRates(nint device, out NvmlUtilization utilization);

@@ -21,12 +21,13 @@ public sealed class GpuTests
     {
         var engine = await DockerEngine.MachineAsync();
         await using var worker = await MlStandInContainer.StartAsync(engine);
-        // Another container using the card, like a game streamed from a container on the gaming PC.
+        // Another container drawing on the card, like a game streamed from a container on the gaming PC: NVML lists
+        // it among the graphics processes, not the compute ones.
         await using var game = await MlStandInContainer.StartAsync(engine);
         var workerPid = (uint)(await worker.StateAsync()).Pid;
         var gamePid = (uint)(await game.StateAsync()).Pid;
         await using var nvml = await FakeNvml.StartAsync(FakeNvmlState.OneGtx1060(
-            new FakeGpuProcess(workerPid, 1500 * Mib), new FakeGpuProcess(gamePid, 2200 * Mib)), TestContext.Current.CancellationToken);
+            new FakeGpuProcess(workerPid, 1500 * Mib), new FakeGpuProcess(gamePid, 2200 * Mib) { Graphics = true }), TestContext.Current.CancellationToken);
         await using var agent = await AgentUnderTest.StartAsync(worker, Nvml(FakeNvml.LibraryPath));
 
         var status = await agent.WaitForAsync(s => s.Serving && s.Gpu.Gpus.Count == 1 && s.Gpu.Gpus[0].Processes.Any(p => p.IsWorker), Bound,

@@ -82,6 +82,22 @@ public sealed class ReadingTests
     }
 
     [Fact]
+    public async Task A_game_is_a_graphics_process_and_a_process_with_both_contexts_counts_once()
+    {
+        var state = FakeNvmlState.OneGtx1060(
+            new FakeGpuProcess(4242, 2 * GiB),
+            new FakeGpuProcess(777, 1 * GiB) { Graphics = true },
+            new FakeGpuProcess(4242, 2 * GiB) { Graphics = true, AppearsLate = true });
+        await using var fake = await FakeNvml.StartAsync(state, TestContext.Current.CancellationToken);
+        using var nvml = NvmlLibrary.Open(FakeNvml.LibraryPath);
+        var device = nvml.GetDevice(0);
+
+        Assert.Equal([new GpuProcess(4242, 2 * GiB)], device.GetComputeProcesses());
+        Assert.Equal([new GpuProcess(777, 1 * GiB), new GpuProcess(4242, 2 * GiB)], device.GetGraphicsProcesses());
+        Assert.Equal([new GpuProcess(4242, 2 * GiB), new GpuProcess(777, 1 * GiB)], nvml.ReadAll()[0].Processes);
+    }
+
+    [Fact]
     public async Task Refetches_the_process_list_when_it_grew_after_the_size_query()
     {
         // The size query sees one process; two more start before the fetch (NVML answers INSUFFICIENT_SIZE).

@@ -26,13 +26,16 @@ public sealed record FakeGpu
 }
 
 /// <summary>
-/// A process with a compute context on GPU <see cref="Device"/>. <see cref="UsedBytes"/> null is NVML's
-/// "not available" (Windows WDDM). A process that <see cref="AppearsLate"/> is missing from NVML's size
-/// query and present in the fetch after it, as when a process starts between the two calls.
+/// A process with a compute context on GPU <see cref="Device"/>, or a graphics one (a game) when
+/// <see cref="Graphics"/>. <see cref="UsedBytes"/> null is NVML's "not available" (Windows WDDM). A process that
+/// <see cref="AppearsLate"/> is missing from NVML's size query and present in the fetch after it, as when a process
+/// starts between the two calls.
 /// </summary>
 public sealed record FakeGpuProcess(uint Pid, ulong? UsedBytes, int Device = 0)
 {
     public bool AppearsLate { get; init; }
+
+    public bool Graphics { get; init; }
 }
 
 /// <summary>NVML entry point <see cref="Function"/> answers <see cref="Code"/>, on every device or only on <see cref="Device"/>.</summary>
@@ -86,7 +89,8 @@ public sealed record FakeNvmlState
         {
             var used = process.UsedBytes?.ToString(CultureInfo.InvariantCulture) ?? "na";
             text.Append(CultureInfo.InvariantCulture, $"process device={process.Device} pid={process.Pid} used={used}")
-                .Append(process.AppearsLate ? " late\n" : "\n");
+                .Append(process.AppearsLate ? " late" : "")
+                .Append(process.Graphics ? " graphics\n" : "\n");
         }
 
         foreach (var include in Includes)

@@ -11,9 +11,10 @@
  *   device uuid=GPU-1 total=6442450944 used=1073741824|sum [free=N] util=30 memutil=20 temp=55 power=42000 cc=6.1 name=NVIDIA GeForce GTX 1060 6GB
  *       (name= comes last and takes the rest of the line; used=sum is the sum of the device's processes;
  *        free defaults to total - used)
- *   process device=0 pid=1234 used=4294967296|na [late]
+ *   process device=0 pid=1234 used=4294967296|na [late] [graphics]
  *       (used=na is NVML_VALUE_NOT_AVAILABLE, as on Windows WDDM; a late process is missing from the
- *        size query (count 0) and present afterwards: the process list grew between the two calls)
+ *        size query (count 0) and present afterwards: the process list grew between the two calls; a graphics
+ *        process, a game, is listed by nvmlDeviceGetGraphicsRunningProcesses_v3 instead of the compute list)
  *   fail <nvml function name> <nvmlReturn_t code> [device=N]
  *       (that function returns the code, for every device or only device N; nvmlInit_v2 included)
  *   include <path>
@@ -65,7 +66,7 @@ struct device {
     unsigned int util, memutil, temp, power;
     int cc_major, cc_minor;
 };
-struct process { unsigned int device, pid; unsigned long long used; int late; };
+struct process { unsigned int device, pid; unsigned long long used; int late, graphics; };
 struct failure { char function[64]; int code; int device; /* -1: every device */ };
 struct state {
     int device_count, process_count, failure_count;
@@ -150,6 +151,7 @@ static int parse_process(char *rest, struct process *p, const char *path, int li
     memset(p, 0, sizeof *p);
     for (char *token = strtok(rest, " "); token; token = strtok(NULL, " ")) {
         if (strcmp(token, "late") == 0) { p->late = 1; continue; }
+        if (strcmp(token, "graphics") == 0) { p->graphics = 1; continue; }
         char *value = strchr(token, '=');
         if (!value) return complain(path, line, "expected key=value or 'late', got", token);
         *value++ = '\0';
@@ -376,17 +378,17 @@ EXPORT nvmlReturn_t nvmlDeviceGetMemoryInfo(nvmlDevice_t device, nvmlMemory_t *m
     return leave(NVML_SUCCESS);
 }
 
-EXPORT nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v3(nvmlDevice_t device, unsigned int *count,
-                                                           nvmlProcessInfo_t *infos)
+static nvmlReturn_t running_processes(const char *function, int graphics, nvmlDevice_t device, unsigned int *count,
+                                      nvmlProcessInfo_t *infos)
 {
     struct device *d;
-    nvmlReturn_t result = enter_device("nvmlDeviceGetComputeRunningProcesses_v3", device, count, &d);
+    nvmlReturn_t result = enter_device(function, device, count, &d);
     if (result != NVML_SUCCESS) return result;
     unsigned int index = (unsigned int)index_of(device), capacity = *count, visible = 0;
     if (capacity > 0 && !infos) return leave(NVML_ERROR_INVALID_ARGUMENT);
     for (int i = 0; i < current.process_count; i++) {
         const struct process *p = &current.processes[i];
-        if (p->device != index || (p->late && capacity == 0)) continue;
+        if (p->device != index || p->graphics != graphics || (p->late && capacity == 0)) continue;
         if (visible < capacity) {
             infos[visible].pid = p->pid;
             infos[visible].usedGpuMemory = p->used;
@@ -397,6 +399,18 @@ EXPORT nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v3(nvmlDevice_t device,
     }
     *count = visible;
     return leave(visible > capacity ? NVML_ERROR_INSUFFICIENT_SIZE : NVML_SUCCESS);
+}
+
+EXPORT nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v3(nvmlDevice_t device, unsigned int *count,
+                                                           nvmlProcessInfo_t *infos)
+{
+    return running_processes("nvmlDeviceGetComputeRunningProcesses_v3", 0, device, count, infos);
+}
+
+EXPORT nvmlReturn_t nvmlDeviceGetGraphicsRunningProcesses_v3(nvmlDevice_t device, unsigned int *count,
+                                                            nvmlProcessInfo_t *infos)
+{
+    return running_processes("nvmlDeviceGetGraphicsRunningProcesses_v3", 1, device, count, infos);
 }
 
 EXPORT nvmlReturn_t nvmlDeviceGetUtilizationRates(nvmlDevice_t device, nvmlUtilization_t *utilization)
