@@ -207,7 +207,7 @@ public sealed class ServiceMeasurer(MlServiceClient service, WorkerContainer con
         var logLine = WatchForOutOfMemoryAsync(started, stopLogs.Token);
         await ReadAsync(sampler, cancellationToken);
         sampler.StartPhase(sampler.ReadNow());
-        string? outOfMemory = null;
+        FailedAnswer? failed = null;
         var requests = 0;
         foreach (var step in models.SelectMany(ServiceJobs.StepsOf))
         {
@@ -215,13 +215,13 @@ public sealed class ServiceMeasurer(MlServiceClient service, WorkerContainer con
             requests++;
             if (!outcome.Ok)
             {
-                outOfMemory = OutOfMemoryOrThrow(step.Label, outcome);
+                failed = FailedAnswer.OrThrow(step.Label, outcome);
                 break;
             }
         }
 
         var running = DateTimeOffset.UtcNow;
-        if (outOfMemory is null)
+        if (failed is null)
         {
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             deadline.CancelAfter(plan.CombinationTime);
@@ -229,7 +229,7 @@ public sealed class ServiceMeasurer(MlServiceClient service, WorkerContainer con
                 .SelectMany(job => Enumerable.Range(0, ServiceJobs.ConcurrencyOf(job.Job, plan.Concurrency)).Select(_ => job))
                 .Select(async job =>
                 {
-                    while (!deadline.IsCancellationRequested && Volatile.Read(ref outOfMemory) is null)
+                    while (!deadline.IsCancellationRequested && Volatile.Read(ref failed) is null)
                     {
                         PredictOutcome outcome;
                         try
@@ -244,7 +244,7 @@ public sealed class ServiceMeasurer(MlServiceClient service, WorkerContainer con
                         Interlocked.Increment(ref requests);
                         if (!outcome.Ok)
                         {
-                            Interlocked.CompareExchange(ref outOfMemory, OutOfMemoryOrThrow(job.Job.WireName(), outcome), null);
+                            Interlocked.CompareExchange(ref failed, FailedAnswer.OrThrow(job.Job.WireName(), outcome), null);
                         }
                     }
                 });
@@ -255,7 +255,14 @@ public sealed class ServiceMeasurer(MlServiceClient service, WorkerContainer con
         await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
         await stopLogs.CancelAsync();
         var line = await logLine;
-        outOfMemory ??= line is null ? null : $"CUDA out of memory in the container's logs: {line}";
+        var outOfMemory = failed?.OutOfMemory ?? (line is null ? null : $"CUDA out of memory in the container's logs: {line}");
+        if (outOfMemory is null && failed is not null)
+        {
+            // A model that failed to load or an image it could not read is not an out-of-memory, and recording it as
+            // one would make fit trust an `oom` the card never had.
+            throw new MeasureException($"{failed.Description}, and neither the answer nor the container's logs say out of memory");
+        }
+
         var peak = sampler.Peak;
         var total = probe.Gpu?.TotalBytes ?? throw new MeasureException("the worker never held GPU memory, so there is no card to compare with");
         var verdict = outOfMemory is not null ? Verdict.Oom : VerdictPolicy.Classify(peak.DeviceBytes ?? peak.ProcessBytes, total, Headroom);
@@ -287,11 +294,25 @@ public sealed class ServiceMeasurer(MlServiceClient service, WorkerContainer con
         return null;
     }
 
-    /// <summary>An answer that failed during a combination is its out-of-memory, unless it is a request Immich would never send wrong.</summary>
-    private static string OutOfMemoryOrThrow(string label, PredictOutcome outcome) =>
-        outcome.Dropped is not null || outcome.Status >= 500
-            ? $"{label}: {(MlLogLines.CudaOutOfMemory.Match(outcome.Body) is { } quote ? $"HTTP {outcome.Status}: {quote}" : outcome.Describe())}"
-            : throw new MeasureException($"{label}: the service refused the request: {outcome.Describe()}");
+    /// <summary>
+    /// An answer that failed during a combination. A dropped connection (the worker died under the load) or an answer
+    /// that names CUDA's out-of-memory is the combination's out-of-memory; any other server error is one only when
+    /// the container's logs say so; a refused request is a fault of the measurement.
+    /// </summary>
+    private sealed record FailedAnswer(string Description, string? OutOfMemory)
+    {
+        public static FailedAnswer OrThrow(string label, PredictOutcome outcome)
+        {
+            if (outcome.Dropped is null && outcome.Status < 500)
+            {
+                throw new MeasureException($"{label}: the service refused the request: {outcome.Describe()}");
+            }
+
+            var quote = MlLogLines.CudaOutOfMemory.Match(outcome.Body);
+            var description = $"{label}: {(quote is null ? outcome.Describe() : $"HTTP {outcome.Status}: {quote}")}";
+            return new FailedAnswer(description, outcome.Dropped is not null || quote is not null ? description : null);
+        }
+    }
 
     private async Task PredictAsync(ServiceStep step, byte[] image, CancellationToken cancellationToken)
     {

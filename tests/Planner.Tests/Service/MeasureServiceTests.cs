@@ -70,6 +70,26 @@ public sealed class MeasureServiceTests : IDisposable
     }
 
     [Fact]
+    public async Task A_combination_whose_model_fails_to_load_is_an_error_not_an_oom()
+    {
+        await using var box = await StartAsync();
+        var file = temp.File("measurements.json");
+
+        // ViT-B-16__openai is in the catalog but not in the stand-in's cache: the service answers 500 "Failed to load",
+        // as immich_ml does when a download fails, and nothing in the answer or the logs says out of memory.
+        var run = await Measure(box, "--only", "ViT-B-32__openai", "--combination", "ViT-B-16__openai,buffalo_l",
+            "--combination-seconds", "1", "--out", file);
+
+        Assert.True(run.ExitCode == 1, run.ToString());
+        var error = Assert.Single(run.ErrorLines, l => l.StartsWith("planner measure: combination: ", StringComparison.Ordinal));
+        Assert.Contains("Failed to load visual model 'ViT-B-16__openai'", error, StringComparison.Ordinal);
+        Assert.Contains("neither the answer nor the container's logs say out of memory", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("\"oom\"", File.Exists(file) ? File.ReadAllText(file) : "", StringComparison.Ordinal);
+        Assert.True((await box.Worker.StateAsync()).Running);
+        Assert.True(await box.Worker.PingAsync());
+    }
+
+    [Fact]
     public async Task Bad_input_is_one_line_and_a_non_zero_exit_and_the_container_keeps_running_untouched()
     {
         await using var box = await StartAsync();
