@@ -23,7 +23,13 @@ public static partial class ByteSize
             return false;
         }
 
-        var number = decimal.Parse(match.Groups["number"].Value, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture);
+        // More digits than a decimal holds is a size no card has, not a crash.
+        if (!decimal.TryParse(match.Groups["number"].Value, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var number))
+        {
+            error = $"'{text}' is too large for a size";
+            return false;
+        }
+
         var unit = match.Groups["unit"].Value.ToUpperInvariant() switch
         {
             "" or "B" => 1,
@@ -39,8 +45,14 @@ public static partial class ByteSize
             return false;
         }
 
+        if (number > long.MaxValue / unit)
+        {
+            error = $"'{text}' is too large for a size";
+            return false;
+        }
+
         var value = number * unit;
-        if (value <= 0 || value > long.MaxValue)
+        if (value <= 0)
         {
             error = $"'{text}' must be larger than zero";
             return false;

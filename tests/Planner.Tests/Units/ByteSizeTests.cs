@@ -25,6 +25,8 @@ public sealed class ByteSizeTests
     [InlineData("-6GB", "is not a size")]
     [InlineData("6XB", "unknown unit")]
     [InlineData("0GB", "larger than zero")]
+    [InlineData("99999999999999999999999999999999GB", "too large")]
+    [InlineData("9999999999999TB", "too large")]
     public void Rejects_what_is_not_a_size_and_says_why(string text, string reason)
     {
         Assert.False(ByteSize.TryParse(text, out _, out var error));
