@@ -37,14 +37,28 @@ public sealed class SeedAttemptsTests
     public void Attempt_four_without_ocr_is_comfortable() => Assert.Equal(Verdict.Comfortable, Four.Verdict);
 
     [Fact]
-    public void Attempts_two_and_three_fit_and_are_ordered_as_the_seed_saw_them()
+    public void Attempt_three_the_one_the_seed_shipped_fits() => Assert.Equal(Verdict.Fits, Three.Verdict);
+
+    [Fact]
+    public void Attempt_two_lies_on_the_edge_of_unstable()
     {
-        // The seed called two "unstable" and three "works"; the static model puts each one class better
-        // (docs/memory-model.md, "Where the model and the seed disagree"), but keeps their order and their sign.
-        Assert.True(Two.Usable || Two.Verdict == Verdict.Unstable);
-        Assert.True(Three.Usable);
-        Assert.True(Two.Verdict <= Three.Verdict);
-        Assert.True(Two.HeadroomBytes < VerdictPolicy.ComfortableFreeShare * 6 * ByteSize.GiB, "attempt two must not look comfortable");
+        // The seed called two "unstable"; the static model leaves it less than one cuDNN workspace (32 MiB) above the
+        // unstable line, so any one term it cannot bound tips it over (docs/memory-model.md, "Where the model and the
+        // seed disagree").
+        var unstableLine = (long)(0.10 * 6 * ByteSize.GiB);
+        Assert.True(Two.Verdict is Verdict.Unstable or Verdict.Fits, Two.Verdict.ToString());
+        Assert.InRange(Two.HeadroomBytes - unstableLine, long.MinValue, 32 * ByteSize.MiB);
+    }
+
+    [Fact]
+    public void The_plan_for_the_seeds_card_is_lighter_than_the_attempt_the_seed_saw_unstable()
+    {
+        var request = new FitRequest(Catalog, 6 * ByteSize.GiB, 1, 300, 0.10, JobConcurrency.Seed, false, false, null, RuntimeCosts.Cuda);
+
+        var plan = FitPlanner.Plan(request).Plan;
+
+        Assert.NotNull(plan);
+        Assert.True(plan.PeakBytes < Two.PeakBytes, $"{plan.PeakBytes / ByteSize.MiB} MiB is not under attempt two's {Two.PeakBytes / ByteSize.MiB} MiB");
     }
 
     [Fact]
