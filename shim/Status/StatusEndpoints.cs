@@ -10,8 +10,8 @@ public static class StatusEndpoints
 {
     public static void MapShimStatus(this IEndpointRouteBuilder endpoints)
     {
-        // Immich's availability check: pong while work can be accepted (forwarded or held), which is only
-        // untrue when every box is in lasting trouble.
+        // Immich's availability check: pong while work can be accepted (forwarded or held); 503 when every box is in
+        // lasting trouble, or away while holding is switched off.
         endpoints.MapMethods("/ping", [HttpMethods.Get, HttpMethods.Head], (UpstreamRegistry upstreams) =>
             upstreams.AcceptsWork
                 ? Results.Text("pong", "text/plain; charset=utf-8")

@@ -9,11 +9,13 @@ namespace GpuSplit.Shim.Upstreams;
 /// </summary>
 public sealed class UpstreamRegistry
 {
+    private readonly bool _holds;
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public UpstreamRegistry(IOptions<ShimOptions> options, IUpstreamHealthPolicy policy, IEnumerable<IUpstreamObserver> observers, TimeProvider time)
     {
         var settings = options.Value;
+        _holds = settings.MaxHeldRequests > 0;
         var watchers = observers.ToArray();
         All = settings.Upstreams.Select(o =>
         {
@@ -40,6 +42,14 @@ public sealed class UpstreamRegistry
     /// </summary>
     public Task WhenChanged => Volatile.Read(ref _changed).Task;
 
-    /// <summary>Some box is not in lasting trouble: work can be accepted (forwarded or held).</summary>
-    public bool AcceptsWork => All.Any(u => u.Health.Condition != UpstreamCondition.Lasting);
+    /// <summary>
+    /// Work can be accepted: a box serves, or one is only away for now and jobs may be held for it
+    /// (<c>Shim:MaxHeldRequests</c> above 0).
+    /// </summary>
+    public bool AcceptsWork => All.Any(u => u.Health.Condition switch
+    {
+        UpstreamCondition.Serving => true,
+        UpstreamCondition.Transient => _holds,
+        _ => false,
+    });
 }

@@ -34,6 +34,27 @@ public sealed class StatusTests
     }
 
     [Fact]
+    public async Task Without_holding_ping_is_503_while_the_box_sleeps_and_pong_once_it_serves()
+    {
+        await using var box = await GpuBox.StartAsync();
+        using var asleep = new SilentPort();
+        (string, string)[] noHolding = [("MaxHeldRequests", "0")];
+        await using var sleeping = await ShimUnderTest.StartAsync([(box.Ml.Address, asleep.Address)], noHolding);
+        await using var serving = await ShimUnderTest.StartAsync([box.Endpoints], noHolding);
+        await sleeping.WaitForStateAsync(0, "asleep");
+        await serving.WaitForStateAsync(0, "online");
+
+        // Immich would send jobs only to have each refused: the check tells it the truth instead.
+        using var refused = await sleeping.Client.GetAsync("/ping", Ct);
+        using var pong = await serving.Client.GetAsync("/ping", Ct);
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        Assert.Contains("asleep", await refused.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, pong.StatusCode);
+        Assert.Equal("pong", await pong.Content.ReadAsStringAsync(Ct));
+    }
+
+    [Fact]
     public async Task Status_json_svg_and_metrics_describe_a_serving_box_and_never_show_the_agent_token()
     {
         await using var box = await GpuBox.StartAsync(freeBytes: (6 * TestAgent.GiB) - (3 * TestAgent.GiB / 2));

@@ -42,7 +42,7 @@ public sealed class ShimUnderTest : IAsyncDisposable
             "--urls=http://127.0.0.1:0",
             "--Logging:LogLevel:Default=Warning",
             "--Logging:LogLevel:GpuSplit=Warning",
-            // A woken box is noticed quickly in tests; the default is 5 s.
+            // A woken box is noticed quickly in tests; the default is 0.5 s, doubling up to the max.
             "--Shim:AgentWatch:ReconnectDelay=00:00:00.050",
             "--Shim:AgentWatch:ReconnectMaxDelay=00:00:00.200",
         };
