@@ -16,10 +16,11 @@ public sealed partial class AgentService(AgentState state, WorkerSignals signals
     public override Task<AgentStatus> GetStatus(GetStatusRequest request, ServerCallContext context) =>
         Task.FromResult(StatusMapper.ToProto(state.Current));
 
-    /// <summary>Sends the picture at once, then on every change, and at least every poll interval.</summary>
+    /// <summary>Sends the picture at once, then on every change, and at least every heartbeat.</summary>
     public override async Task WatchStatus(WatchStatusRequest request, IServerStreamWriter<AgentStatus> responseStream, ServerCallContext context)
     {
         var cancellationToken = context.CancellationToken;
+        var heartbeat = options.Value.StatusHeartbeat;
         AgentStatus? last = null;
         var lastSent = time.GetTimestamp();
         try
@@ -28,14 +29,15 @@ public sealed partial class AgentService(AgentState state, WorkerSignals signals
             {
                 var next = state.NextChangeAsync(cancellationToken);
                 var status = StatusMapper.ToProto(state.Current);
-                if (last is null || !SameExceptTime(last, status) || time.GetElapsedTime(lastSent) >= options.Value.PollInterval)
+                status.HeartbeatMs = (uint)heartbeat.TotalMilliseconds;
+                if (last is null || !SameExceptTime(last, status) || time.GetElapsedTime(lastSent) >= heartbeat)
                 {
                     await responseStream.WriteAsync(status, cancellationToken);
                     last = status;
                     lastSent = time.GetTimestamp();
                 }
 
-                await Task.WhenAny(next, Task.Delay(options.Value.PollInterval, time, cancellationToken));
+                await Task.WhenAny(next, Task.Delay(heartbeat - time.GetElapsedTime(lastSent) is { Ticks: > 0 } left ? left : heartbeat, time, cancellationToken));
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

@@ -16,9 +16,16 @@ public sealed class AgentOptions
     /// <summary>Bearer token for calls that change anything (RestartWorker, Sleep). Unset: those calls are refused.</summary>
     public string? Token { get; set; }
 
-    /// <summary>How often the GPU is read and the worker pinged; also the longest gap between WatchStatus messages.</summary>
+    /// <summary>How often the GPU is read and the worker pinged.</summary>
     [Range(typeof(TimeSpan), "00:00:00.050", "00:10:00")]
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// The longest gap between WatchStatus messages. The shim counts a box whose agent misses a few of these as gone,
+    /// so a link that went down is noticed in about a second, not after the transport's keep-alive timeout.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00")]
+    public TimeSpan StatusHeartbeat { get; set; } = TimeSpan.FromMilliseconds(250);
 
     [ValidateObjectMembers]
     public WorkerOptions Worker { get; set; } = new();

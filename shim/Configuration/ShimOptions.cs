@@ -86,6 +86,13 @@ public sealed class AgentWatchOptions
     /// </summary>
     public TimeSpan KeepAliveTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// The agent promises a status message at least every heartbeat (250 ms by default); a box whose agent misses
+    /// this many in a row counts as gone, about a second after its link went down, well before the HTTP/2 ping
+    /// notices. 0 relies on the pings alone.
+    /// </summary>
+    public int MissedHeartbeats { get; set; } = 4;
+
     /// <summary>First delay before reconnecting to an agent that did not answer; doubles up to the maximum.</summary>
     public TimeSpan ReconnectDelay { get; set; } = TimeSpan.FromMilliseconds(500);
 

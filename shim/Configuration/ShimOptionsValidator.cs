@@ -47,6 +47,11 @@ public sealed class ShimOptionsValidator : IValidateOptions<ShimOptions>
         CheckPing(options.AgentWatch.KeepAliveTimeout, "Shim:AgentWatch:KeepAliveTimeout", errors);
         CheckSpan(options.AgentWatch.ReconnectDelay, "Shim:AgentWatch:ReconnectDelay", errors);
         CheckSpan(options.AgentWatch.ReconnectMaxDelay, "Shim:AgentWatch:ReconnectMaxDelay", errors);
+        if (options.AgentWatch.MissedHeartbeats < 0)
+        {
+            errors.Add("Shim:AgentWatch:MissedHeartbeats must be 0 (rely on HTTP/2 pings alone) or more");
+        }
+
         if (options.MaxHeldRequests < 0)
         {
             errors.Add("Shim:MaxHeldRequests must be 0 (no holding) or more");

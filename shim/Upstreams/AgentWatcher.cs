@@ -16,6 +16,7 @@ public sealed class AgentWatcher : BackgroundService
     private readonly ReconnectBackoff _backoff;
     private readonly ILogger<AgentWatcher> _logger;
     private readonly GrpcChannel _channel;
+    private readonly int _missedHeartbeats;
     private readonly Metadata _headers = [];
 
     public AgentWatcher(Upstream upstream, ReconnectBackoff backoff, Configuration.AgentWatchOptions options, ILoggerFactory loggers)
@@ -24,6 +25,7 @@ public sealed class AgentWatcher : BackgroundService
         _backoff = backoff;
         _logger = loggers.CreateLogger<AgentWatcher>();
         _channel = AgentChannels.Create(upstream.Agent, options, loggers);
+        _missedHeartbeats = options.MissedHeartbeats;
         if (upstream.Token is { } token)
         {
             _headers.Add("authorization", $"Bearer {token}");
@@ -59,20 +61,27 @@ public sealed class AgentWatcher : BackgroundService
                 ct => health.Watch(new HealthCheckRequest(), _headers, cancellationToken: ct),
                 m => _upstream.Heard(v => v with { Health = m.Status, LastError = null }),
                 e => _upstream.Observe(v => v with { Health = null, LastError = e }),
+                _ => null,
                 stoppingToken),
             WatchAsync(
                 "status",
                 ct => agent.WatchStatus(new WatchStatusRequest(), _headers, cancellationToken: ct),
                 m => _upstream.Heard(v => v with { Status = m, LastError = null }),
                 e => _upstream.Observe(v => v with { Status = null, LastError = e }),
+                SilenceLimit,
                 stoppingToken));
     }
+
+    /// <summary>How long the status stream may stay quiet before the box counts as gone; null: no promise to hold it to.</summary>
+    private TimeSpan? SilenceLimit(AgentStatus status) =>
+        status.HeartbeatMs > 0 && _missedHeartbeats > 0 ? TimeSpan.FromMilliseconds((double)status.HeartbeatMs * _missedHeartbeats) : null;
 
     private async Task WatchAsync<T>(
         string stream,
         Func<CancellationToken, AsyncServerStreamingCall<T>> open,
         Action<T> onMessage,
         Action<string> onLost,
+        Func<T, TimeSpan?> silenceLimit,
         CancellationToken stoppingToken)
     {
         var reconnect = _backoff.Create(
@@ -125,11 +134,13 @@ public sealed class AgentWatcher : BackgroundService
             WatcherLog.StreamOpen(_logger, _upstream.Name, stream);
             using (call)
             {
+                var quiet = silenceLimit(call.ResponseStream.Current);
                 try
                 {
-                    while (await call.ResponseStream.MoveNext(stoppingToken))
+                    while (await NextAsync(call.ResponseStream, quiet, stoppingToken))
                     {
                         onMessage(call.ResponseStream.Current);
+                        quiet = silenceLimit(call.ResponseStream.Current);
                     }
 
                     onLost("the agent ended the stream");
@@ -138,12 +149,33 @@ public sealed class AgentWatcher : BackgroundService
                 {
                     return;
                 }
+                catch (Exception e) when (quiet is { } limit && e is OperationCanceledException or RpcException { StatusCode: StatusCode.Cancelled })
+                {
+                    // The agent promised a message by now: its box is gone (a dead link sends no reset). The other
+                    // stream shares the dead connection, so its last word no longer holds either.
+                    var reason = $"no status from the agent for {limit.TotalSeconds:0.##} s";
+                    WatcherLog.AgentSilent(_logger, _upstream.Name, reason);
+                    _upstream.Observe(v => v with { Status = null, Health = null, LastError = reason });
+                }
                 catch (RpcException e)
                 {
                     onLost(Describe(e));
                 }
             }
         }
+    }
+
+    /// <summary>The next message; cancelled when none came within <paramref name="quiet"/>.</summary>
+    private static async Task<bool> NextAsync<T>(IAsyncStreamReader<T> reader, TimeSpan? quiet, CancellationToken stoppingToken)
+    {
+        if (quiet is not { } limit)
+        {
+            return await reader.MoveNext(stoppingToken);
+        }
+
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        deadline.CancelAfter(limit);
+        return await reader.MoveNext(deadline.Token);
     }
 
     private static string Describe(Exception e) => e switch
@@ -164,6 +196,9 @@ internal static partial class WatcherLog
 
     [LoggerMessage(EventId = 103, Level = LogLevel.Critical, Message = "{Upstream}: the agent watcher stopped; the shim no longer hears from this box")]
     public static partial void WatcherFailed(ILogger logger, string upstream, Exception exception);
+
+    [LoggerMessage(EventId = 104, Level = LogLevel.Information, Message = "{Upstream}: {Reason}; counting the box as gone")]
+    public static partial void AgentSilent(ILogger logger, string upstream, string reason);
 
     [LoggerMessage(EventId = 102, Level = LogLevel.Warning, Message = "{Upstream}: the agent does not offer the {Stream} watch; relying on the other stream")]
     public static partial void StreamUnsupported(ILogger logger, string upstream, string stream);

@@ -114,6 +114,34 @@ public sealed class HoldingTests
     }
 
     [Fact]
+    public async Task An_agent_that_misses_its_heartbeats_counts_as_gone_though_its_connection_stays_open()
+    {
+        await using var box = await GpuBox.StartAsync(serving: false);
+        var serving = TestAgent.Status(true, "", WorkerState.Running, 4 * TestAgent.GiB);
+        serving.HeartbeatMs = 200;
+        box.Agent.Service.Publish(serving);
+        box.Agent.HealthService.SetStatus("", Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving);
+        await using var shim = await ShimUnderTest.StartAsync([box.Endpoints]);
+        await shim.WaitForStateAsync(0, "online");
+
+        // A frozen box: the connection stays up and health still says SERVING, but the promised heartbeats stop.
+        box.Agent.Service.Silent = true;
+        var gone = await shim.WaitForStatusAsync(s => s.GetProperty("upstreams")[0].GetProperty("state").GetString() == "asleep", "the box counted as gone");
+        using var search = await shim.Client.SendAsync(ImmichPredictRequest.Search("birthday cake"), Ct);
+
+        Assert.Contains("no status from the agent for 0.8 s", gone.GetProperty("upstreams")[0].GetProperty("reason").GetString(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, search.StatusCode);
+        Assert.Empty(box.Ml.Calls);
+
+        // It speaks again (as an older agent, which promises nothing): the status stream opened anew hears it.
+        var plain = serving.Clone();
+        plain.HeartbeatMs = 0;
+        box.Agent.Service.Silent = false;
+        box.Agent.Service.Publish(plain);
+        await shim.WaitForStateAsync(0, "online");
+    }
+
+    [Fact]
     public async Task Past_the_held_request_cap_a_job_is_refused_and_held_jobs_get_a_503_when_the_shim_stops()
     {
         using var agentPort = new SilentPort();

@@ -112,6 +112,12 @@ public sealed class TestAgent : IAsyncDisposable
         private AgentStatus _current = Status(false, "starting", WorkerState.Starting, 0);
         private readonly CancellationTokenSource _stopped = new();
 
+        /// <summary>
+        /// While set, status watches hear nothing, though their connection stays open: an agent whose box froze, or
+        /// one that breaks its heartbeat promise.
+        /// </summary>
+        public bool Silent { get; set; }
+
         /// <summary>The authorization header of every call, in order.</summary>
         public List<string> Authorizations { get; } = [];
 
@@ -162,7 +168,10 @@ public sealed class TestAgent : IAsyncDisposable
             {
                 await foreach (var status in channel.Reader.ReadAllAsync(done.Token))
                 {
-                    await responseStream.WriteAsync(status, done.Token);
+                    if (!Silent)
+                    {
+                        await responseStream.WriteAsync(status, done.Token);
+                    }
                 }
             }
             catch (OperationCanceledException)
