@@ -47,6 +47,8 @@ public sealed class BehaviourTableTests
         Assert.Equal(0, shim.Load.Lost);
         Assert.Equal(0, shim.Load.Pending);
         Assert.True(shim.Load.Completed > 0);
+        // Not lost because they waited: jobs met the restarts and were held or sent again.
+        Assert.True(shim.HeldOrReplayed > 0, $"no job was held or replayed during two restarts ({Describe(shim.Load)})");
         // The anchor: the same events cost nginx jobs, so they did hit traffic; a zero above is not a quiet run.
         Assert.True(nginx.Load.Lost > 0, $"nginx lost no job: the failures never met a request ({Describe(nginx.Load)})");
     }
@@ -59,10 +61,10 @@ public sealed class BehaviourTableTests
         var nginx = await BehaviourTable.OffAsync(Route.Nginx, Settings, ct);
         foreach (var row in new[] { shim, nginx })
         {
-            Report($"row 3 {row.Route}: off {Ms(row.LinkUp - row.LinkDown)}; {Describe(row.Load)}; searches while off: "
+            Report($"row 3 {row.Route}: off {Ms(row.PowerOn - row.PowerOff)}; {Describe(row.Load)}; searches while off: "
                 + string.Join(", ", row.SearchesWhileOff.Select(s => $"{s.Status?.ToString(CultureInfo.InvariantCulture) ?? s.Error} in {Ms(s.Wait)}"))
                 + (row.Route == Route.Nginx ? $"; nginx logged {row.NginxFailedConnects} failed connects" : $"; the shim noticed after {Ms(row.ShimNoticed)}"));
-            Report($"row 4 {row.Route}: first job completed {Ms(row.FirstCompletedAfterWake)} after the link came up, queue drained after {Ms(row.DrainedAfterWake)}");
+            Report($"row 4 {row.Route}: first job completed {Ms(row.FirstCompletedAfterWake)} after the power came back, queue drained after {Ms(row.DrainedAfterWake)}");
         }
 
         Report(shim.Parts);
@@ -70,11 +72,15 @@ public sealed class BehaviourTableTests
         Assert.Equal(0, shim.Load.Lost);
         Assert.Equal(0, shim.Load.Pending);
         Assert.NotNull(shim.ShimNoticed);
-        var afterNoticed = shim.SearchesWhileOff.Where(s => s.Sent >= shim.LinkDown + shim.ShimNoticed!.Value).ToList();
+        var afterNoticed = shim.SearchesWhileOff.Where(s => s.Sent >= shim.PowerOff + shim.ShimNoticed!.Value).ToList();
         Assert.NotEmpty(afterNoticed);
         // Refused at once, not after a connect attempt: nginx's 3 s connect timeout is the slow case this replaces.
         Assert.All(afterNoticed, s => Assert.Equal(503, s.Status));
         Assert.All(afterNoticed, s => Assert.True(s.Wait < TimeSpan.FromSeconds(1), $"a search waited {Ms(s.Wait)} for its 503"));
+        // Even the searches sent before the shim noticed (the agent's missed heartbeats) end sooner than nginx's 3 s
+        // connect timeout, and none is forwarded to wait on the dead link.
+        Assert.All(shim.SearchesWhileOff, s => Assert.Equal(503, s.Status));
+        Assert.All(shim.SearchesWhileOff, s => Assert.True(s.Wait < TimeSpan.FromSeconds(3), $"a search waited {Ms(s.Wait)} for its 503"));
         Assert.NotNull(shim.FirstCompletedAfterWake);
         Assert.NotNull(shim.DrainedAfterWake);
 

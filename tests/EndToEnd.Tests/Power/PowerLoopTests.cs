@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using GpuSplit.MlService.Predict;
 using GpuSplit.Testing;
@@ -12,9 +11,10 @@ namespace GpuSplit.EndToEnd.Tests.Power;
 
 /// <summary>
 /// The power loop closed, every part real (<see cref="SplitRig"/>): the GPU box a network namespace with its agent and
-/// ML container, the shim on this machine, Immich's API on a real HTTP server. A helper plays the box's hardware: a
-/// magic packet arriving on its UDP port (loopback) brings the box's link up, and the marker left by the agent's
-/// sleep command takes it down. The fake NVML plays the card, with a game on it at first.
+/// ML container, the shim on this machine, Immich's API on a real HTTP server. <see cref="BoxHardware"/> plays the
+/// box's hardware: a magic packet arriving on its UDP port (loopback) powers the box on (the link comes up, the agent
+/// boots and starts the ML container), and the marker left by the agent's sleep command powers it off. The test
+/// drives neither; it only makes one boot slow. The fake NVML plays the card, with a game on it at first.
 /// </summary>
 public sealed class PowerLoopTests : IDisposable
 {
@@ -34,11 +34,12 @@ public sealed class PowerLoopTests : IDisposable
     [Fact]
     public async Task Asleep_jobs_held_packet_wakes_the_box_queues_resume_missing_pressed_then_idle_sleep_that_a_game_blocked()
     {
-        using var wakeListener = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+        await using var hardware = BoxHardware.Listen(Mac);
         await using var immich = await ImmichApiStandIn.StartAsync(cancellationToken: Ct);
         using var nvml = FakeNvml.ForChildProcess(FakeNvmlState.OneGtx1060(new FakeGpuProcess(GamePid, 3500 * Mib)));
         var marker = Path.Combine(_folder.FullName, "suspended");
-        await using var rig = await SplitRig.StartAsync(Options(wakeListener, immich, nvml, marker), Ct);
+        await using var rig = await SplitRig.StartAsync(Options(hardware, immich, nvml, marker), Ct);
+        hardware.Attach(rig, marker);
         var workerPid = (uint)(await rig.Ml.StateAsync()).Pid;
         nvml.Update(FakeNvmlState.OneGtx1060(new FakeGpuProcess(workerPid, 1500 * Mib), new FakeGpuProcess(GamePid, 3500 * Mib)));
 
@@ -46,21 +47,24 @@ public sealed class PowerLoopTests : IDisposable
         var refused = await StatusUntilAsync(rig, s => Box(s).GetProperty("sleep").GetString()!.StartsWith("the agent refused to sleep", StringComparison.Ordinal),
             "the agent refusing to sleep");
         Assert.Contains($"another process uses the GPU: pid {GamePid} with 3500 MiB on GPU 0", Box(refused).GetProperty("sleep").GetString(), StringComparison.Ordinal);
-        Assert.False(File.Exists(marker));
+        Assert.Empty(hardware.Sleeps);
 
-        // The game quits; the box goes to sleep some other way (its owner's suspend): the link goes down.
+        // The game quits: the shim's next request is accepted, the agent's command runs, and the box powers off.
         nvml.Update(FakeNvmlState.OneGtx1060(new FakeGpuProcess(workerPid, 1500 * Mib)));
-        await rig.Box.SleepAsync(Ct);
+        await WaitAsync(() => hardware.Sleeps.Count == 1, "the box switched off by its agent's sleep command");
+        Assert.Equal("suspend", hardware.Sleeps[0]);
         await StatusUntilAsync(rig, s => s.GetProperty("upstreams")[0].GetProperty("state").GetString() == "asleep", "the box asleep");
 
-        // Work arrives: Immich's backlog crosses the threshold and a job is held; the magic packet goes out at once.
+        // Work arrives: Immich's backlog crosses the threshold and a job is held; the magic packet goes out at once,
+        // and this boot is slow.
+        hardware.HoldBoot();
         immich.SetStatistics("smartSearch", waiting: 12);
         var lostJob = SendJobAsync(rig);
-        var packet = await ReceiveAsync(wakeListener);
-        Assert.Equal(102, packet.Length);
-        Assert.Equal([0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, .. Enumerable.Repeat<byte[]>([0x1C, 0x1B, 0x0D, 0x9A, 0x4E, 0xF2], 16).SelectMany(b => b)], packet);
+        await WaitAsync(() => hardware.Packets.Count > 0, "a magic packet at the box's network card");
+        Assert.Equal([0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, .. Enumerable.Repeat<byte[]>([0x1C, 0x1B, 0x0D, 0x9A, 0x4E, 0xF2], 16).SelectMany(b => b)],
+            hardware.Packets[0]);
 
-        // The box is slow to come up: the held job runs out of time and is lost; the ML queues are paused.
+        // The held job runs out of time and is lost; the ML queues are paused; the next job waits.
         using (var lost = await lostJob)
         {
             Assert.Equal(HttpStatusCode.ServiceUnavailable, lost.StatusCode);
@@ -69,14 +73,19 @@ public sealed class PowerLoopTests : IDisposable
         await WaitAsync(() => ImmichQueuesPaused(immich, true), "Immich's ML queues paused");
         var heldJob = SendJobAsync(rig);
         await StatusUntilAsync(rig, s => s.GetProperty("hold").GetProperty("held").GetInt32() == 1, "a job held while the queues are paused");
+        Assert.Equal(0, hardware.Boots);
 
-        // The packet's effect: the link comes up; the agent (still running, as after a suspend) answers again.
-        await rig.Box.WakeAsync(Ct);
+        // The boot ends: the link comes up, the agent starts and starts the ML container; the held job goes through.
+        hardware.FinishBoot();
         using (var done = await heldJob)
         {
             Assert.True(done.StatusCode == HttpStatusCode.OK, $"{(int)done.StatusCode} {await done.Content.ReadAsStringAsync(Ct)}\n{rig.Describe()}");
         }
 
+        Assert.Equal(1, hardware.Boots);
+        var bootedPid = (uint)(await rig.Ml.StateAsync()).Pid;
+        Assert.NotEqual(workerPid, bootedPid);
+        nvml.Update(FakeNvmlState.OneGtx1060(new FakeGpuProcess(bootedPid, 1500 * Mib)));
         await WaitAsync(() => ImmichQueuesPaused(immich, false), "Immich's ML queues resumed");
         Assert.Equal(0, immich.MissingPresses("smartSearch"));
 
@@ -92,9 +101,7 @@ public sealed class PowerLoopTests : IDisposable
         }
 
         // Idle again, no game now: the shim asks, the agent reports going to sleep, then runs its command.
-        var ran = await WaitForFileAsync(marker);
-        Assert.Equal("suspend", ran.Trim());
-        await rig.Box.SleepAsync(Ct);
+        await WaitAsync(() => hardware.Sleeps.Count == 2, "the box switched off again by its agent's sleep command");
         var asleep = await StatusUntilAsync(rig, s => s.GetProperty("upstreams")[0].GetProperty("state").GetString() == "asleep", "the box asleep after its own suspend");
 
         var events = asleep.GetProperty("events").EnumerateArray().Select(e => e.GetProperty("text").GetString()!).ToArray();
@@ -108,7 +115,7 @@ public sealed class PowerLoopTests : IDisposable
         Assert.Equal(0, immich.MissingPresses("faceDetection") + immich.MissingPresses("ocr"));
     }
 
-    private SplitRigOptions Options(UdpClient wakeListener, ImmichApiStandIn immich, FakeNvml nvml, string marker)
+    private SplitRigOptions Options(BoxHardware hardware, ImmichApiStandIn immich, FakeNvml nvml, string marker)
     {
         RequiredPart.Require(!OperatingSystem.IsWindows() && File.Exists("/bin/sh"), "/bin/sh (runs the agent's sleep script)");
         var script = Path.Combine(_folder.FullName, "suspend.sh");
@@ -118,11 +125,11 @@ public sealed class PowerLoopTests : IDisposable
             File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         }
 
-        var wakePort = ((IPEndPoint)wakeListener.Client.LocalEndPoint!).Port.ToString(CultureInfo.InvariantCulture);
+        var wakePort = hardware.Port.ToString(CultureInfo.InvariantCulture);
         return new SplitRigOptions
         {
-            // Long enough for a woken box's agent to be reconnected while a job still waits.
-            HoldLimit = TimeSpan.FromSeconds(8),
+            // Long enough for a booted box's agent and ML container to start while a job still waits.
+            HoldLimit = TimeSpan.FromSeconds(12),
             ShimArguments =
             [
                 $"--Shim:Upstreams:0:Token={Token}",
@@ -180,17 +187,4 @@ public sealed class PowerLoopTests : IDisposable
 
     private static async Task WaitAsync(Func<bool> condition, string what) =>
         await Waiting.UntilAsync(() => Task.FromResult(condition()), done => done, Bound, what, TimeSpan.FromMilliseconds(50), Ct);
-
-    private static async Task<byte[]> ReceiveAsync(UdpClient listener)
-    {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-        timeout.CancelAfter(Bound);
-        return (await listener.ReceiveAsync(timeout.Token)).Buffer;
-    }
-
-    private static async Task<string> WaitForFileAsync(string path)
-    {
-        await WaitAsync(() => File.Exists(path), $"the sleep command's marker {path}");
-        return await File.ReadAllTextAsync(path, Ct);
-    }
 }

@@ -50,27 +50,28 @@ public sealed record HealthyRow(Route Route, LoadTally Load);
 /// Row 2: on, out of memory: a real cgroup OOM kill, later a CUDA out-of-memory line; the agent restarts the worker
 /// each time (seen as a new start time on the box's engine), and it answers /ping again after the given times.
 /// </summary>
-public sealed record OutOfMemoryRow(Route Route, LoadTally Load, TimeSpan OomKillToServing, TimeSpan CudaOomToServing, string Parts);
+/// <param name="HeldOrReplayed">Jobs the shim held or sent again while the worker was away (its status totals); 0 through nginx.</param>
+public sealed record OutOfMemoryRow(Route Route, LoadTally Load, TimeSpan OomKillToServing, TimeSpan CudaOomToServing, long HeldOrReplayed, string Parts);
 
-/// <summary>Rows 3 and 4: off for a fixed period, then coming back.</summary>
+/// <summary>Rows 3 and 4: off for a fixed period (link down, agent and ML container gone), then powered on again.</summary>
 public sealed record OffRow(
     Route Route,
     LoadTally Load,
-    TimeSpan LinkDown,
-    TimeSpan LinkUp,
+    TimeSpan PowerOff,
+    TimeSpan PowerOn,
     int NginxFailedConnects,
     TimeSpan? ShimNoticed,
     string Parts)
 {
-    /// <summary>Searches sent while the link was down.</summary>
-    public IReadOnlyList<SearchOutcome> SearchesWhileOff => [.. Load.Searches.Where(s => s.Sent >= LinkDown && s.Sent < LinkUp)];
+    /// <summary>Searches sent while the box was off.</summary>
+    public IReadOnlyList<SearchOutcome> SearchesWhileOff => [.. Load.Searches.Where(s => s.Sent >= PowerOff && s.Sent < PowerOn)];
 
-    /// <summary>From the link coming up to the first job completed after it.</summary>
+    /// <summary>From the power coming back to the first job completed after it (the agent and the ML container boot first).</summary>
     public TimeSpan? FirstCompletedAfterWake =>
-        Load.Jobs.Where(j => j.Completed && j.Ended >= LinkUp).Select(j => (TimeSpan?)(j.Ended - LinkUp)).Min();
+        Load.Jobs.Where(j => j.Completed && j.Ended >= PowerOn).Select(j => (TimeSpan?)(j.Ended - PowerOn)).Min();
 
-    /// <summary>From the link coming up to the last job ended: the held and queued work drained (null if it never did).</summary>
-    public TimeSpan? DrainedAfterWake => Load.Pending == 0 && Load.Jobs.Count > 0 ? Load.Jobs.Max(j => j.Ended) - LinkUp : null;
+    /// <summary>From the power coming back to the last job ended: the held and queued work drained (null if it never did).</summary>
+    public TimeSpan? DrainedAfterWake => Load.Pending == 0 && Load.Jobs.Count > 0 ? Load.Jobs.Max(j => j.Ended) - PowerOn : null;
 }
 
 /// <summary>
@@ -119,7 +120,14 @@ public static class BehaviourTable
             await uploads.CancelAsync();
             await arrivals;
             await DrainAsync(load, rig, settings.Bound, cancellationToken);
-            return new OutOfMemoryRow(route, LoadTally.Of(load), oomKill, cudaOom, rig.Describe());
+            var held = 0L;
+            if (route == Route.Shim)
+            {
+                var totals = (await rig.ShimStatusAsync(cancellationToken)).GetProperty("totals");
+                held = totals.GetProperty("held").GetInt64() + totals.GetProperty("replayed").GetInt64();
+            }
+
+            return new OutOfMemoryRow(route, LoadTally.Of(load), oomKill, cudaOom, held, rig.Describe());
         }
         finally
         {
@@ -128,7 +136,11 @@ public static class BehaviourTable
         }
     }
 
-    /// <summary>Rows 3 and 4: uploads and searches go on while the box's link is down for <see cref="TableSettings.OffPeriod"/>; then it comes back and the queue drains.</summary>
+    /// <summary>
+    /// Rows 3 and 4: uploads and searches go on while the box is off for <see cref="TableSettings.OffPeriod"/> (its link
+    /// down, its agent and ML container gone); then it is powered on, boots its agent, which starts the container, and
+    /// the queue drains.
+    /// </summary>
     public static async Task<OffRow> OffAsync(Route route, TableSettings settings, CancellationToken cancellationToken)
     {
         await using var rig = await SplitRig.StartAsync(settings.Rig, cancellationToken);
@@ -139,7 +151,7 @@ public static class BehaviourTable
         {
             await Task.Delay(settings.LeadIn, cancellationToken);
             var down = load.Now;
-            await rig.Box.SleepAsync(cancellationToken);
+            await rig.PowerOffAsync(cancellationToken);
             TimeSpan? noticed = null;
             var clock = System.Diagnostics.Stopwatch.StartNew();
             while (clock.Elapsed < settings.OffPeriod)
@@ -156,7 +168,7 @@ public static class BehaviourTable
             await uploads.CancelAsync();
             await arrivals;
             var up = load.Now;
-            await rig.Box.WakeAsync(cancellationToken);
+            await rig.PowerOnAsync(cancellationToken);
             await DrainAsync(load, rig, settings.Rig.HoldLimit + settings.Bound, cancellationToken);
             var failedConnects = rig.Nginx.CountErrorLog(SeedNginx.ConnectTimeoutLine) + rig.Nginx.CountErrorLog(SeedNginx.NoRouteLine);
             return new OffRow(route, LoadTally.Of(load), down, up, failedConnects, noticed, rig.Describe());

@@ -59,6 +59,7 @@ public sealed class SplitRig : IAsyncDisposable
 
     private static readonly HttpClient Http = new(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(5) };
     private readonly List<IAsyncDisposable> _parts = [];
+    private System.Diagnostics.ProcessStartInfo _agentStart = null!;
 
     private SplitRig(GpuBoxHost box) => Box = box;
 
@@ -67,6 +68,9 @@ public sealed class SplitRig : IAsyncDisposable
     public MlStandInContainer Ml { get; private set; } = null!;
 
     public RunningProcess Agent { get; private set; } = null!;
+
+    /// <summary>Whether the box has power: <see cref="PowerOffAsync"/> and <see cref="PowerOnAsync"/> switch it.</summary>
+    public bool PoweredOn { get; private set; } = true;
 
     public RunningProcess Shim { get; private set; } = null!;
 
@@ -141,6 +145,30 @@ public sealed class SplitRig : IAsyncDisposable
     /// <summary>When the ML container last started, as its engine says (a restart moves it).</summary>
     public async Task<DateTimeOffset> WorkerStartedAtAsync() => (await Ml.StateAsync()).StartedAt;
 
+    /// <summary>
+    /// The box loses power: its link goes down (open connections stall, new ones hang), its agent dies and the ML
+    /// container is killed. Its engine keeps the stopped container, as Docker does across a reboot with compose's
+    /// <c>restart: "no"</c>.
+    /// </summary>
+    public async Task PowerOffAsync(CancellationToken cancellationToken = default)
+    {
+        PoweredOn = false;
+        await Box.SleepAsync(cancellationToken);
+        await Agent.DisposeAsync();
+        await Ml.Engine.CheckedAsync("kill", Ml.Name);
+    }
+
+    /// <summary>
+    /// Power comes back: the link comes up and the agent starts, as its service would at boot; the agent starts the
+    /// stopped ML container itself.
+    /// </summary>
+    public async Task PowerOnAsync(CancellationToken cancellationToken = default)
+    {
+        await Box.WakeAsync(cancellationToken);
+        Agent = Box.StartProcess(_agentStart);
+        PoweredOn = true;
+    }
+
     /// <summary>Output of the agent and the shim, for a failure message.</summary>
     public string Describe() =>
         $"--- agent ---\n{Tail(Agent?.Output)}\n--- shim ---\n{Tail(Shim?.Output)}";
@@ -201,6 +229,7 @@ public sealed class SplitRig : IAsyncDisposable
             agent.Environment[name] = value;
         }
 
+        _agentStart = agent;
         Agent = Box.StartProcess(agent);
 
         var shimPort = FreePort.Next();
