@@ -17,6 +17,9 @@ public sealed class PowerOptions
     /// <summary>Give up waking (and say why on the status page) when the agent has not answered this long after the first packet.</summary>
     public TimeSpan WakeGiveUpAfter { get; set; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>After giving up, wait this long, then try another round of packets if work still waits.</summary>
+    public TimeSpan WakeRetryAfterGiveUp { get; set; } = TimeSpan.FromHours(1);
+
     /// <summary>No magic packets between these local times (a gaming PC in a bedroom); held jobs are not woken for either.</summary>
     public QuietHoursOptions QuietHours { get; set; } = new();
 
@@ -31,6 +34,18 @@ public sealed class PowerOptions
 
     /// <summary>After the agent refused to sleep (a game holds the GPU), ask again no sooner than this.</summary>
     public TimeSpan SleepRetryInterval { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// The file that keeps the queues the shim paused and the jobs lost since the last "Missing" across a restart;
+    /// empty: /var/lib/gpusplit-shim/power.json, or %ProgramData%\GpuSplit\shim-power.json on Windows.
+    /// </summary>
+    public string? LedgerFile { get; set; }
+
+    public string EffectiveLedgerFile => string.IsNullOrWhiteSpace(LedgerFile)
+        ? OperatingSystem.IsWindows()
+            ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.CommonApplicationData), "GpuSplit", "shim-power.json")
+            : "/var/lib/gpusplit-shim/power.json"
+        : LedgerFile;
 }
 
 /// <summary>A daily window in the shim's local time zone; both ends unset means no quiet hours.</summary>

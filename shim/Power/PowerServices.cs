@@ -37,10 +37,12 @@ public static class PowerServices
         services.AddSingleton<IUpstreamObserver>(sp => sp.GetRequiredService<PowerSignals>());
         services.AddSingleton<IPowerInputs, ShimPowerInputs>();
         services.AddSingleton<IAgentPower, GrpcAgentPower>();
+        services.AddSingleton(sp => new PowerLedger(
+            sp.GetRequiredService<IOptions<PowerOptions>>().Value.EffectiveLedgerFile, sp.GetRequiredService<ILogger<PowerLedger>>()));
         // The queues are paused when a held job could no longer wait: after the shim's hold limit.
         services.AddSingleton<IQueuePausePolicy>(sp => new QueuePausePolicy(
-            sp.GetRequiredService<IOptions<ShimOptions>>().Value.HoldLimit, sp.GetRequiredService<TimeProvider>()));
-        services.AddSingleton<IMissingPolicy, MissingPolicy>();
+            sp.GetRequiredService<IOptions<ShimOptions>>().Value.HoldLimit, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<PowerLedger>()));
+        services.AddSingleton<IMissingPolicy>(sp => new MissingPolicy(sp.GetRequiredService<PowerLedger>()));
         services.AddSingleton<PowerLoop>();
         services.AddHostedService(sp => sp.GetRequiredService<PowerLoop>());
         return services;

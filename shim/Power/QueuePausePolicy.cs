@@ -8,18 +8,19 @@ namespace GpuSplit.Shim.Power;
 /// SERVING. A queue an admin had already paused is left alone both ways.
 /// </summary>
 /// <param name="holdLimit">The shim's hold limit (Shim:HoldLimit).</param>
-public sealed class QueuePausePolicy(TimeSpan holdLimit, TimeProvider time) : IQueuePausePolicy
+/// <param name="ledger">Where the queues it paused are kept across a restart; in memory when not given.</param>
+public sealed class QueuePausePolicy(TimeSpan holdLimit, TimeProvider time, PowerLedger? ledger = null) : IQueuePausePolicy
 {
-    private readonly HashSet<string> _pausedByShim = new(StringComparer.Ordinal);
+    private readonly PowerLedger _ledger = ledger ?? PowerLedger.InMemory();
 
-    public IReadOnlyCollection<string> PausedByShim => _pausedByShim;
+    public IReadOnlyCollection<string> PausedByShim => _ledger.PausedByShim;
 
     public QueueDecision Decide(QueueInput input)
     {
         if (input.Serving)
         {
-            return _pausedByShim.Count > 0
-                ? new QueueDecision(QueueAction.Resume, [.. ImmichQueues.MachineLearning.Where(_pausedByShim.Contains)], "the GPU box is serving again")
+            return _ledger.PausedByShim.Count > 0
+                ? new QueueDecision(QueueAction.Resume, [.. ImmichQueues.MachineLearning.Where(_ledger.PausedByShim.Contains)], "the GPU box is serving again")
                 : QueueDecision.Nothing("the GPU box is serving");
         }
 
@@ -34,7 +35,7 @@ public sealed class QueuePausePolicy(TimeSpan holdLimit, TimeProvider time) : IQ
             return QueueDecision.Nothing("the GPU box is away past the hold limit, but Immich's queues cannot be read");
         }
 
-        var toPause = ImmichQueues.MachineLearning.Where(q => !_pausedByShim.Contains(q) && backlog.Queues.ContainsKey(q) && !backlog.IsPaused(q)).ToArray();
+        var toPause = ImmichQueues.MachineLearning.Where(q => !_ledger.PausedByShim.Contains(q) && backlog.Queues.ContainsKey(q) && !backlog.IsPaused(q)).ToArray();
         return toPause.Length > 0
             ? new QueueDecision(QueueAction.Pause, toPause, $"the GPU box is away for {away.TotalSeconds:0} s, past the hold limit of {holdLimit.TotalSeconds:0} s")
             : QueueDecision.Nothing("Immich's ML queues are paused while the GPU box is away");
@@ -42,14 +43,20 @@ public sealed class QueuePausePolicy(TimeSpan holdLimit, TimeProvider time) : IQ
 
     public void Confirm(QueueAction action, IEnumerable<string> queues)
     {
+        var changed = false;
         foreach (var queue in queues)
         {
-            _ = action switch
+            changed |= action switch
             {
-                QueueAction.Pause => _pausedByShim.Add(queue),
-                QueueAction.Resume => _pausedByShim.Remove(queue),
+                QueueAction.Pause => _ledger.PausedByShim.Add(queue),
+                QueueAction.Resume => _ledger.PausedByShim.Remove(queue),
                 _ => false,
             };
+        }
+
+        if (changed)
+        {
+            _ledger.Save();
         }
     }
 }

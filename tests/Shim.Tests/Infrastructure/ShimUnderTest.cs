@@ -40,6 +40,7 @@ public sealed class ShimUnderTest : IAsyncDisposable
         var args = new List<string>
         {
             "--urls=http://127.0.0.1:0",
+            ShimProgram.LedgerArgument(),
             "--Logging:LogLevel:Default=Warning",
             "--Logging:LogLevel:GpuSplit=Warning",
             // A woken box is noticed quickly in tests; the default is 0.5 s, doubling up to the max.

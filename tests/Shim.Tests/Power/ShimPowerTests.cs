@@ -86,6 +86,42 @@ public sealed class ShimPowerTests
     }
 
     [Fact]
+    public async Task A_shim_restarted_during_the_outage_still_resumes_the_queues_it_paused_and_presses_missing_for_what_was_lost()
+    {
+        using var wake = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+        await using var immich = await ImmichApiStandIn.StartAsync(cancellationToken: Ct);
+        using var agentPort = new SilentPort();
+        await using var ml = await MlStandIn.StartAsync(Ct);
+        var ledger = Path.Combine(Path.GetTempPath(), "gpusplit-tests", $"shim-power-restart-{Guid.NewGuid():N}.json");
+        (string, string)[] settings = [.. Settings(wake, immich), ("Power:LedgerFile", ledger)];
+        await using (var before = await ShimUnderTest.StartAsync([(ml.Address, agentPort.Address)], settings, token: AgentToken))
+        {
+            await before.WaitForStateAsync(0, "asleep");
+            using (var lost = await before.Client.SendAsync(ImmichPredictRequest.Job(JobKind.FaceDetection, PreviewJpeg.Small()), Ct))
+            {
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, lost.StatusCode);
+            }
+
+            await before.WaitForStatusAsync(s => Power(s).GetProperty("pausedQueues").GetArrayLength() == 3, "the ML queues paused");
+        }
+
+        // A new shim process (an update, a crash) while the box still sleeps: Immich shows the queues paused, and only the
+        // ledger says that this shim paused them, not an admin.
+        await using var after = await ShimUnderTest.StartAsync([(ml.Address, agentPort.Address)], settings, token: AgentToken);
+        var kept = await after.WaitForStatusAsync(s => Power(s).GetProperty("lost").GetArrayLength() == 1, "the loss kept across the restart");
+        Assert.Equal(3, Power(kept).GetProperty("pausedQueues").GetArrayLength());
+        Assert.All(ImmichQueues.MachineLearning, q => Assert.True(immich.IsPaused(q), q));
+
+        agentPort.Release();
+        await using var agent = await TestAgent.StartAsync(Ct, agentPort.Port);
+        agent.Serve();
+        await WaitAsync(() => ImmichQueues.MachineLearning.All(q => !immich.IsPaused(q)), "the ML queues resumed by the restarted shim");
+        await WaitAsync(() => immich.MissingPresses("faceDetection") == 1, "Missing pressed for faceDetection by the restarted shim");
+        Assert.Equal(0, immich.MissingPresses("smartSearch") + immich.MissingPresses("ocr"));
+        File.Delete(ledger);
+    }
+
+    [Fact]
     public async Task A_box_going_to_sleep_on_purpose_holds_work_and_is_shown_as_such()
     {
         await using var box = await GpuBox.StartAsync();
