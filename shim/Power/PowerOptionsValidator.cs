@@ -14,6 +14,7 @@ public sealed class PowerOptionsValidator : IValidateOptions<PowerOptions>
 
         CheckSpan(options.WakeInterval, "Shim:Power:WakeInterval", errors);
         CheckSpan(options.WakeGiveUpAfter, "Shim:Power:WakeGiveUpAfter", errors);
+        CheckSpan(options.WakeRetryAfterGiveUp, "Shim:Power:WakeRetryAfterGiveUp", errors);
         CheckSpan(options.PollInterval, "Shim:Power:PollInterval", errors);
         CheckSpan(options.IdleTime, "Shim:Power:IdleTime", errors);
         CheckSpan(options.SleepRetryInterval, "Shim:Power:SleepRetryInterval", errors);

@@ -8,7 +8,8 @@ namespace GpuSplit.Shim.Power;
 /// Immich's ML queues at or above the threshold. Never in the quiet hours; at most one packet per interval; and after
 /// <see cref="PowerOptions.WakeGiveUpAfter"/> without an answer from the agent it stops and says why, since packets
 /// that never wake the box (Wake-on-LAN off in the BIOS, wrong MAC, a router that drops broadcasts) would only
-/// hide the fault. Holds state for one box; call from one loop.
+/// hide the fault; it tries another round after <see cref="PowerOptions.WakeRetryAfterGiveUp"/>. Holds state for one
+/// box; call from one loop.
 /// </summary>
 public sealed class WakePolicy(IOptions<PowerOptions> options, TimeProvider time) : IWakePolicy
 {
@@ -41,7 +42,14 @@ public sealed class WakePolicy(IOptions<PowerOptions> options, TimeProvider time
 
         if (_state == WakeState.GaveUp)
         {
-            return Snapshot(send: false);
+            if (now - _since < _options.WakeRetryAfterGiveUp)
+            {
+                return Snapshot(send: false);
+            }
+
+            // A new round: the owner may have switched Wake-on-LAN on or plugged the box back in, and paused queues
+            // keep the backlog from ever going away by itself.
+            _state = WakeState.Idle;
         }
 
         if (_state != WakeState.Waking)

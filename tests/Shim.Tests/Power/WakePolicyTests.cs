@@ -98,6 +98,29 @@ public sealed class WakePolicyTests
     }
 
     [Fact]
+    public void After_giving_up_another_round_starts_once_the_retry_time_has_passed()
+    {
+        var clock = PolicyFixtures.Clock();
+        var policy = new WakePolicy(PolicyFixtures.Options(o => (o.WakeInterval, o.WakeGiveUpAfter, o.WakeRetryAfterGiveUp) =
+            (TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(60))), clock);
+        var backlog = new WakeInput(false, 0, 80);
+        for (var minute = 0; minute <= 5; minute++)
+        {
+            policy.Decide(backlog);
+            clock.Advance(TimeSpan.FromMinutes(1));
+        }
+
+        clock.Advance(TimeSpan.FromMinutes(58));
+        var still = policy.Decide(backlog);
+        clock.Advance(TimeSpan.FromMinutes(1));
+        var again = policy.Decide(backlog);
+
+        Assert.Equal((false, WakeState.GaveUp), (still.Send, still.State));
+        Assert.Equal((true, WakeState.Waking), (again.Send, again.State));
+        Assert.Equal(clock.GetUtcNow(), again.Since);
+    }
+
+    [Fact]
     public void Work_that_goes_away_ends_the_waking()
     {
         var clock = PolicyFixtures.Clock();
