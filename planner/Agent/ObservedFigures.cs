@@ -1,4 +1,5 @@
 using GpuSplit.Planner.Catalog;
+using GpuSplit.Planner.Memory;
 using GpuSplit.Protos.V1;
 
 namespace GpuSplit.Planner.Agent;
@@ -17,6 +18,15 @@ public static class ObservedFigures
     /// <summary>The newest image seen on <paramref name="gpu"/>, whose figures <see cref="Apply"/> uses; null without any.</summary>
     public static string? Image(ObservedFootprints footprints, string gpu) =>
         footprints.Loads.Where(l => l.Gpu == gpu).OrderByDescending(l => l.LastSeen?.ToDateTimeOffset()).FirstOrDefault()?.Image;
+
+    /// <summary>The worker's CUDA context the agent learned on <paramref name="gpu"/> with its newest image; null when none.</summary>
+    public static FigureContext? Context(ObservedFootprints footprints, string gpu, string source)
+    {
+        var image = Image(footprints, gpu);
+        return footprints.Contexts.Where(c => c.Gpu == gpu && c.Image == image && c.Bytes > 0).OrderByDescending(c => c.LearnedFrom)
+            .Select(c => new FigureContext((long)c.Bytes, FigureOrigin.Observed, $"{source} (learned from {c.LearnedFrom} load(s), {image})"))
+            .FirstOrDefault();
+    }
 
     public static ModelCatalog Apply(ModelCatalog catalog, ObservedFootprints footprints, string gpu, string source, out int used)
     {

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using GpuSplit.Planner.Agent;
 using GpuSplit.Planner.Catalog;
+using GpuSplit.Planner.Memory;
 
 namespace GpuSplit.Planner.Cli;
 
@@ -12,13 +13,16 @@ internal static class AgentSource
         Description = "The GPU box's agent (http://gpu-box:3004): use the footprints it observed in production, for its GPU (or --gpu).",
     };
 
-    /// <summary>The catalog with the agent's observations in it, the GPU they are for, and a line on standard error saying so.</summary>
-    public static async Task<(ModelCatalog Catalog, string? Gpu)> ApplyAsync(ModelCatalog catalog, string? agent, string? gpu, TextWriter error,
+    /// <summary>
+    /// The catalog with the agent's observations in it, the GPU they are for, the worker's context the agent learned
+    /// there, and a line on standard error saying so.
+    /// </summary>
+    public static async Task<(ModelCatalog Catalog, string? Gpu, FigureContext? Context)> ApplyAsync(ModelCatalog catalog, string? agent, string? gpu, TextWriter error,
         CancellationToken cancellationToken)
     {
         if (agent is null)
         {
-            return (catalog, gpu);
+            return (catalog, gpu, null);
         }
 
         var url = Uri.TryCreate(agent, UriKind.Absolute, out var parsed) && (parsed.Scheme == Uri.UriSchemeHttp || parsed.Scheme == Uri.UriSchemeHttps)
@@ -41,13 +45,15 @@ internal static class AgentSource
             await error.WriteLineAsync(gpus.Count == 0
                 ? $"planner fit: the agent at {url} has observed no model load yet; no figure is observed"
                 : $"planner fit: the agent at {url} observed several GPUs ({string.Join(", ", gpus.Select(g => $"'{g}'"))}); name one with --gpu");
-            return (catalog, gpu);
+            return (catalog, gpu, null);
         }
 
         var applied = ObservedFigures.Apply(catalog, footprints, chosen, $"agent {url}", out var used);
+        var context = ObservedFigures.Context(footprints, chosen, $"agent {url}");
         await error.WriteLineAsync(used > 0
-            ? $"planner fit: observed figures for '{chosen}' from the agent at {url} ({used} components, {ObservedFigures.Image(footprints, chosen)}): their weights; per request stays as measured or estimated"
+            ? $"planner fit: observed figures for '{chosen}' from the agent at {url} ({used} components, {ObservedFigures.Image(footprints, chosen)}): their weights"
+                + (context is null ? "" : " and the worker's CUDA context") + "; per request stays as measured or estimated"
             : $"planner fit: the agent at {url} has observed nothing for '{chosen}' (it has: {(gpus.Count == 0 ? "none" : string.Join(", ", gpus.Select(g => $"'{g}'")))})");
-        return (applied, chosen);
+        return (applied, chosen, context);
     }
 }

@@ -42,9 +42,10 @@ internal static class FitCommand
         {
             var output = parsed.InvocationConfiguration.Output;
             var error = parsed.InvocationConfiguration.Error;
-            var (models, card) = await AgentSource.ApplyAsync(CatalogSource.Load(parsed.GetValue(catalog)), parsed.GetValue(agent), parsed.GetValue(gpu), error,
-                cancellationToken);
-            (models, var measured) = await MeasurementsSource.ApplyAsync(models, parsed.GetValue(measurements), parsed.GetValue(catalog), card, error);
+            var (models, card, observedContext) = await AgentSource.ApplyAsync(CatalogSource.Load(parsed.GetValue(catalog)), parsed.GetValue(agent),
+                parsed.GetValue(gpu), error, cancellationToken);
+            (models, var measured, var measuredContext) = await MeasurementsSource.ApplyAsync(models, parsed.GetValue(measurements), parsed.GetValue(catalog),
+                card, error);
             models = await ModelFilesSource.ApplyAsync(models, parsed.GetValue(modelFiles), error);
             var request = new FitRequest(
                 models,
@@ -56,7 +57,8 @@ internal static class FitCommand
                 RequireOcr(parsed.GetValue(require) ?? []),
                 parsed.GetValue(multilingual),
                 card,
-                RuntimeCosts.Cuda) { MeasuredCombinations = measured };
+                // The card's own worker in production first, then a measurement on it, then the estimate.
+                RuntimeCosts.Cuda.WithContext(observedContext ?? measuredContext)) { MeasuredCombinations = measured };
             var result = FitPlanner.Plan(request);
             if (parsed.GetValue(json))
             {

@@ -19,7 +19,7 @@ internal static class FitJson
         var candidates = new JsonArray();
         foreach (var candidate in result.Candidates)
         {
-            candidates.Add(CandidateNode(candidate));
+            candidates.Add(CandidateNode(candidate, result.Request.Costs.ContextOrigin));
         }
 
         return new JsonObject
@@ -35,7 +35,7 @@ internal static class FitJson
                 ["ocr"] = request.Concurrency.Ocr,
             },
             ["gpu"] = request.Gpu,
-            ["plan"] = result.Plan is null ? null : CandidateNode(result.Plan),
+            ["plan"] = result.Plan is null ? null : CandidateNode(result.Plan, result.Request.Costs.ContextOrigin),
             ["smallestBudgetMiB"] = result.SmallestBudgetThatFits is { } smallest ? ByteSize.ToMiB(smallest) : null,
             ["candidates"] = candidates,
             ["immich"] = result.Plan is null ? null : SettingsNode(ImmichSettings.For(result.Plan.Combination, request.Workers, request.TtlSeconds, request.Concurrency)),
@@ -47,7 +47,7 @@ internal static class FitJson
         await output.WriteLineAsync(Build(result).ToJsonString(new JsonSerializerOptions { WriteIndented = true }).AsMemory(), cancellationToken);
     }
 
-    private static JsonObject CandidateNode(Candidate candidate)
+    private static JsonObject CandidateNode(Candidate candidate, FigureOrigin context)
     {
         var estimate = candidate.Estimate;
         var components = new JsonArray();
@@ -86,6 +86,7 @@ internal static class FitJson
             {
                 ["reserveMiB"] = ByteSize.ToMiB(estimate.ReserveBytes),
                 ["contextMiB"] = ByteSize.ToMiB(estimate.ContextBytes),
+                ["contextSource"] = context.WireName(),
                 ["weightsMiB"] = ByteSize.ToMiB(estimate.WeightsBytes),
                 ["activationsMiB"] = ByteSize.ToMiB(estimate.ActivationBytes),
                 ["ratchetMiB"] = ByteSize.ToMiB(estimate.RatchetBytes),

@@ -73,7 +73,10 @@ internal static class FitReport
         var table = new Table().Title("Budget").AddColumns("Term", "MiB", "What it is");
         table.Columns[1].RightAligned();
         Row(table, "reserve", estimate.ReserveBytes, "kept free for the driver, cuDNN and cuBLAS outside the arenas (once per GPU)");
-        Row(table, "context", estimate.ContextBytes, $"CUDA context, lazy loading, × {estimate.Workers} worker(s)");
+        var costs = request.Costs;
+        Row(table, "context", estimate.ContextBytes, costs.ContextSource is { } source
+            ? $"a worker's CUDA context, {costs.ContextOrigin.WireName()} on this card ({source}), × {estimate.Workers} worker(s)"
+            : $"CUDA context, lazy loading, × {estimate.Workers} worker(s) (estimate)");
         Row(table, "weights", estimate.WeightsBytes, "model initializers in ONNX Runtime's CUDA arena");
         Row(table, "activations", estimate.ActivationBytes, "per request in flight × job concurrency");
         Row(table, "ratchet", estimate.RatchetBytes, "buffers the arena keeps for every OCR input size it has seen");

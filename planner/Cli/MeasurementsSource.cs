@@ -2,6 +2,7 @@ using System.CommandLine;
 using GpuSplit.Planner.Catalog;
 using GpuSplit.Planner.Fit;
 using GpuSplit.Planner.Measure;
+using GpuSplit.Planner.Memory;
 
 namespace GpuSplit.Planner.Cli;
 
@@ -14,10 +15,10 @@ internal static class MeasurementsSource
     };
 
     /// <summary>
-    /// The catalog with the file's figures in it, the combinations the file's service runs measured, and a line on
-    /// standard error saying what --gpu gets from it.
+    /// The catalog with the file's figures in it, the combinations the file's service runs measured, the worker's
+    /// context measured on --gpu, and a line on standard error saying what --gpu gets from it.
     /// </summary>
-    public static async Task<(ModelCatalog Catalog, IReadOnlyList<MeasuredCombination> Combinations)> ApplyAsync(ModelCatalog catalog, FileInfo? file,
+    public static async Task<(ModelCatalog Catalog, IReadOnlyList<MeasuredCombination> Combinations, FigureContext? Context)> ApplyAsync(ModelCatalog catalog, FileInfo? file,
         FileInfo? catalogFile, string? gpu, TextWriter error)
     {
         if (file is { Exists: false })
@@ -28,7 +29,7 @@ internal static class MeasurementsSource
         var path = file?.FullName ?? MeasurementsFile.DefaultPath(catalogFile);
         if (!File.Exists(path))
         {
-            return (catalog, []);
+            return (catalog, [], null);
         }
 
         MeasurementsDocument measurements;
@@ -52,6 +53,6 @@ internal static class MeasurementsSource
                 : $"planner fit: {path} has no figures for '{gpu}' (it has: {(devices.Count == 0 ? "none" : string.Join(", ", devices.Select(d => $"'{d}'")))}); every figure is an estimate");
         }
 
-        return (MeasuredFigures.Apply(catalog, measurements, path), combinations);
+        return (MeasuredFigures.Apply(catalog, measurements, path), combinations, gpu is null ? null : MeasuredFigures.Context(measurements, gpu, path));
     }
 }

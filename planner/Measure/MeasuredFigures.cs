@@ -32,6 +32,17 @@ public static class MeasuredFigures
                c.DeviceTotalBytes, c.Runtime, c.MeasuredAt),
     ];
 
+    /// <summary>
+    /// A worker's bare context on <paramref name="gpu"/>: from the service (Immich's own worker) where it ran, else from
+    /// the planner's own runtime; null when the file measured none on that card.
+    /// </summary>
+    public static FigureContext? Context(MeasurementsDocument measurements, string gpu, string file) =>
+        measurements.Devices.TryGetValue(gpu, out var entries)
+            ? entries.Where(e => e.ContextBytes > 0).OrderBy(e => Rank(e.Method))
+                .Select(e => new FigureContext(e.ContextBytes, FigureOriginNames.OfMethod(e.Method), $"{file} ({e.Method}, {e.Runtime}, {e.MeasuredAt:yyyy-MM-dd})"))
+                .FirstOrDefault()
+            : null;
+
     /// <summary>The devices the file has figures for, to tell a mistyped --gpu from a card never measured.</summary>
     public static IReadOnlyCollection<string> Devices(MeasurementsDocument measurements) => measurements.Devices.Keys;
 

@@ -21,4 +21,18 @@ namespace GpuSplit.Planner.Memory;
 public sealed record RuntimeCosts(long CudaContextBytes, long ReserveBytes, long ConvWorkspaceBytes)
 {
     public static RuntimeCosts Cuda { get; } = new(CudaContextBytes: 287_000_000, ReserveBytes: 457 * 1024 * 1024, ConvWorkspaceBytes: 32 * 1024 * 1024);
+
+    /// <summary>Where <see cref="CudaContextBytes"/> came from: the estimate above, or the card itself.</summary>
+    public FigureOrigin ContextOrigin { get; init; } = FigureOrigin.Estimate;
+
+    /// <summary>Which file, run or agent the context figure came from; null for the estimate.</summary>
+    public string? ContextSource { get; init; }
+
+    /// <summary>These costs with a worker's context as one was measured or observed on the card.</summary>
+    public RuntimeCosts WithContext(FigureContext? context) => context is { } c
+        ? this with { CudaContextBytes = c.Bytes, ContextOrigin = c.Origin, ContextSource = c.Source }
+        : this;
 }
+
+/// <summary>A worker's CUDA context as measured or observed on one card, and where that figure came from.</summary>
+public sealed record FigureContext(long Bytes, FigureOrigin Origin, string Source);

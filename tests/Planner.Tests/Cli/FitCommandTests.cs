@@ -42,8 +42,24 @@ public sealed class FitCommandTests
         var candidates = document["candidates"]!.AsArray();
         Assert.Equal(7 * 4 * 3, candidates.Count);
         Assert.All(candidates, c => Assert.Contains((string)c!["verdict"]!, new[] { "oom", "unstable", "fits", "comfortable" }));
-        Assert.Equal("1", (string?)document["immich"]!["env"]!["MACHINE_LEARNING_WORKERS"]);
-        Assert.Equal((string?)plan["clip"], (string?)document["immich"]!["config"]!["machineLearning"]!["clip"]!["modelName"]);
+        Assert.All(candidates, c =>
+        {
+            foreach (var field in new[] { "clip", "facialRecognition", "ocr", "peakMiB", "headroomMiB", "verdict" })
+            {
+                Assert.True(c!.AsObject().ContainsKey(field), $"candidates[].{field} is missing");
+            }
+        });
+        Assert.Contains(candidates, c => c!["ocr"] is null);
+        var immich = document["immich"]!;
+        Assert.Equal("1", (string?)immich["env"]!["MACHINE_LEARNING_WORKERS"]);
+        Assert.Equal("300", (string?)immich["env"]!["MACHINE_LEARNING_MODEL_TTL"]);
+        var ml = immich["config"]!["machineLearning"]!;
+        Assert.Equal((string?)plan["clip"], (string?)ml["clip"]!["modelName"]);
+        Assert.Equal((string?)plan["facialRecognition"], (string?)ml["facialRecognition"]!["modelName"]);
+        Assert.Equal(plan["ocr"] is not null, (bool)ml["ocr"]!["enabled"]!);
+        Assert.Equal((string?)plan["ocr"], (string?)ml["ocr"]!["modelName"]);
+        var jobs = immich["config"]!["job"]!;
+        Assert.Equal((3, 3, 1), ((int)jobs["smartSearch"]!["concurrency"]!, (int)jobs["faceDetection"]!["concurrency"]!, (int)jobs["ocr"]!["concurrency"]!));
     }
 
     [Fact]

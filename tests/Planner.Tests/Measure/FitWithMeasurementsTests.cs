@@ -32,6 +32,8 @@ public sealed class FitWithMeasurementsTests : IDisposable
         Assert.Equal([("detection", "measured", 40L), ("recognition", "measured", 30L)], ocr.Select(c => (c.Type, c.Source, c.WeightsMiB)));
         // Per request: the measured peak minus the loaded weights (700 - 40 MiB at OCR concurrency 1).
         Assert.Equal(660, ocr[0].ActivationsMiB);
+        // The bare context measured on the card replaces the estimate's.
+        Assert.Equal((300, "measured"), Context(output));
     }
 
     [Fact]
@@ -45,6 +47,7 @@ public sealed class FitWithMeasurementsTests : IDisposable
         Assert.Equal(0, code);
         Assert.Contains("has no figures for 'NVIDIA GeForce GTX 1060 6GB' (it has: 'NVIDIA GeForce RTX 3060'); every figure is an estimate", error);
         Assert.All(OcrComponents(output), c => Assert.Equal("estimate", c.Source));
+        Assert.Equal((274, "estimate"), Context(output));
     }
 
     [Fact]
@@ -150,6 +153,13 @@ public sealed class FitWithMeasurementsTests : IDisposable
             .Where(c => c.GetProperty("task").GetString() == "ocr")
             .Select(c => (c.GetProperty("type").GetString()!, c.GetProperty("source").GetString()!, c.GetProperty("weightsMiB").GetInt64(), c.GetProperty("activationsMiB").GetInt64()))
             .ToList();
+    }
+
+    private static (int MiB, string Source) Context(string fitJson)
+    {
+        using var json = JsonDocument.Parse(fitJson);
+        var terms = json.RootElement.GetProperty("plan").GetProperty("terms");
+        return (terms.GetProperty("contextMiB").GetInt32(), terms.GetProperty("contextSource").GetString()!);
     }
 
     private static async Task<(int Code, string Output, string Error)> Fit(params string[] args)

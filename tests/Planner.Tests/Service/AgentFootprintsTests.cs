@@ -60,9 +60,13 @@ public sealed class AgentFootprintsTests : IDisposable
 
             Assert.True(fit.ExitCode == 0, fit.ToString());
             Assert.Contains($"planner fit: observed figures for '{GpuName}' from the agent at http://127.0.0.1:{grpcPort}/ (3 components, ", fit.Error, StringComparison.Ordinal);
+            Assert.Contains("their weights and the worker's CUDA context; per request stays as measured or estimated", fit.Error, StringComparison.Ordinal);
             using var json = JsonDocument.Parse(fit.Output);
             var candidate = json.RootElement.GetProperty("candidates").EnumerateArray()
                 .First(c => c.GetProperty("clip").GetString() == "ViT-B-32__openai" && c.GetProperty("facialRecognition").GetString() == "buffalo_l");
+            // The context the agent learned replaces the estimate's 274 MiB, and says so.
+            var terms = candidate.GetProperty("terms");
+            Assert.Equal((Table.ContextMib, "observed"), (terms.GetProperty("contextMiB").GetInt32(), terms.GetProperty("contextSource").GetString()));
             var components = candidate.GetProperty("components").EnumerateArray().ToList();
             var visual = components.Single(c => c.GetProperty("type").GetString() == "visual");
             Assert.Equal(("observed", "estimate"), (visual.GetProperty("source").GetString(), visual.GetProperty("activationsSource").GetString()));
