@@ -145,6 +145,13 @@ public sealed class MeasureServiceTests : IDisposable
         Assert.Equal(1, refusedByAgent.ExitCode);
         Assert.Equal($"planner measure: {box.Worker.Name} {inUse} (the agent's status)", Assert.Single(refusedByAgent.ErrorLines));
         Assert.Equal(started, (await box.Worker.StateAsync()).StartedAt);
+
+        // The owner knows better: --force restarts the busy worker and measures.
+        var forced = await Measure(box, "--only", "ViT-B-32__openai", "--force", "--json");
+        Assert.True(forced.ExitCode == 0, forced.ToString());
+        using var measured = JsonDocument.Parse(forced.Output);
+        Assert.Equal(2, measured.RootElement.GetProperty("components").GetArrayLength());
+        Assert.True((await box.Worker.StateAsync()).StartedAt > started, "--force measured without restarting the worker");
     }
 
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(30) };
