@@ -8,12 +8,12 @@ namespace GpuSplit.Shim.Power;
 /// restarted shim would take them for an admin's pause and never resume them, and paused jobs would keep the box
 /// awake as backlog forever) and the jobs lost since the last "Missing". A small JSON file, written whole and
 /// atomically after every change; without a path, or when the file cannot be written, it lives in memory and says why.
+/// Changed and saved by the power loop's policies alone, one turn at a time.
 /// </summary>
 public sealed partial class PowerLedger
 {
     private readonly string? _path;
     private readonly ILogger _logger;
-    private readonly Lock _gate = new();
     private bool _writeFailed;
 
     public PowerLedger(string? path, ILogger<PowerLedger> logger)
@@ -52,26 +52,23 @@ public sealed partial class PowerLedger
             return;
         }
 
-        var file = new LedgerFile([.. PausedByShim.Order(StringComparer.Ordinal)], new Dictionary<string, LostJobs>(Lost, StringComparer.Ordinal));
-        lock (_gate)
+        var file = new LedgerFile([.. PausedByShim.Order(StringComparer.Ordinal)], Lost);
+        try
         {
-            try
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(_path))!);
+            var temporary = _path + ".tmp";
+            File.WriteAllText(temporary, JsonSerializer.Serialize(file, LedgerJson.Default.LedgerFile));
+            File.Move(temporary, _path, overwrite: true);
+            _writeFailed = false;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            if (!_writeFailed)
             {
-                Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(_path))!);
-                var temporary = _path + ".tmp";
-                File.WriteAllText(temporary, JsonSerializer.Serialize(file, LedgerJson.Default.LedgerFile));
-                File.Move(temporary, _path, overwrite: true);
-                _writeFailed = false;
+                LogWriteFailed(_logger, _path, e.Message);
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                if (!_writeFailed)
-                {
-                    LogWriteFailed(_logger, _path, e.Message);
-                }
 
-                _writeFailed = true;
-            }
+            _writeFailed = true;
         }
     }
 
