@@ -148,11 +148,12 @@ public sealed class ShimJournal(ShimMetrics metrics, IEnumerable<IJournalObserve
 
     private void Lose(MlRequestKind kind, string reason, string detail, TimeSpan? heldFor)
     {
+        // The event first: a status that counts the loss (totals are read before events) then also tells it.
+        AddEvent($"Lost a {kind.Label()} job ({reason}): {detail}");
         metrics.LostJobs.WithLabels(kind.Label(), reason).Inc();
         Interlocked.Increment(ref _lost);
         Tell(o => o.JobLost(kind));
         JournalLog.LostJob(logger, kind.Label(), reason, heldFor?.TotalSeconds ?? 0, detail);
-        AddEvent($"Lost a {kind.Label()} job ({reason}): {detail}");
     }
 
     private void Tell(Action<IJournalObserver> news)

@@ -130,8 +130,12 @@ public sealed class Upstream
     {
         lock (_gate)
         {
+            var before = _view;
             _view = change(_view);
-            if (heard && _failed is not null && _policy.Assess(_view).Condition == UpstreamCondition.Serving)
+            // Only the stream that decides can say "serving again": while the status stream is open, a health message
+            // (the health stream's first, arriving late) is no news about the failure.
+            var decides = _view.Status is null || !ReferenceEquals(_view.Status, before.Status);
+            if (heard && decides && _failed is not null && _policy.Assess(_view).Condition == UpstreamCondition.Serving)
             {
                 _failed = null;
             }
