@@ -31,12 +31,13 @@ internal static class MeasureCommand
         var only = new Option<string[]>("--only") { Description = "Measure only these models (PP-OCRv5_mobile) or components (PP-OCRv5_mobile/detection), comma-separated.", AllowMultipleArgumentsPerToken = true };
         var ortLibrary = new Option<string?>("--ort-library") { Description = "Use this libonnxruntime instead of the bundled one (1.31 or later; e.g. a build with sm_61 for a GTX 1060)." };
         var nvmlLibrary = new Option<string?>("--nvml-library") { Description = "The NVML library to read the GPU with (default libnvidia-ml.so.1, nvml.dll on Windows)." };
+        var sizes = new Option<bool>("--sizes") { Description = "--models: also feed each component whose input varies (OCR detection) every size Immich sends, in one session, and show what its arena keeps (the ratchet)." };
         var output = new Option<string?>("--out") { Description = $"The measurements file to merge into (default {MeasurementsFile.DefaultName} next to the catalog)." };
         var catalog = CatalogSource.Option();
         var json = new Option<bool>("--json") { Description = "Print the results as one JSON document instead of a table." };
         var command = new Command("measure", "Measure the real memory footprint of Immich's models on this GPU: through Immich's own ML container (--service), or in this process from a model cache (--models).")
         {
-            models, service, container, device, only, combination, concurrency, combinationSeconds, image, docker, force, agent, ortLibrary, nvmlLibrary, output,
+            models, service, container, device, only, combination, concurrency, combinationSeconds, image, docker, force, agent, ortLibrary, nvmlLibrary, sizes, output,
             catalog, json,
         };
         command.SetAction(async (parsed, cancellationToken) =>
@@ -51,7 +52,7 @@ internal static class MeasureCommand
 
             if (parsed.GetValue(service) is { } url)
             {
-                var wrong = new Option[] { device, ortLibrary }.FirstOrDefault(o => parsed.GetResult(o) is { Implicit: false });
+                var wrong = new Option[] { device, ortLibrary, sizes }.FirstOrDefault(o => parsed.GetResult(o) is { Implicit: false });
                 return wrong is not null
                     ? throw new UsageException($"{wrong.Name} is for --models; the service runs its own runtime on its own GPU")
                     : await ServiceMeasureCommand.RunAsync(
@@ -88,9 +89,10 @@ internal static class MeasureCommand
 
             var progress = MeasureProgress.For(parsed.InvocationConfiguration.Output, error, parsed.GetValue(json));
             MeasureRun run;
+            IReadOnlyList<SizeSweep> sweeps;
             try
             {
-                run = Run(target, plan, parsed.GetValue(ortLibrary), parsed.GetValue(nvmlLibrary), progress, cancellationToken);
+                (run, sweeps) = Run(target, plan, parsed.GetValue(ortLibrary), parsed.GetValue(nvmlLibrary), parsed.GetValue(sizes), progress, cancellationToken);
             }
             catch (MeasureException e)
             {
@@ -120,11 +122,11 @@ internal static class MeasureCommand
 
             if (parsed.GetValue(json))
             {
-                await MeasureReport.WriteJsonAsync(run, plan.Warnings, written, parsed.InvocationConfiguration.Output, cancellationToken);
+                await MeasureReport.WriteJsonAsync(run, sweeps, plan.Warnings, written, parsed.InvocationConfiguration.Output, cancellationToken);
             }
             else
             {
-                MeasureReport.Write(run, written, Terminal.For(parsed.InvocationConfiguration.Output));
+                MeasureReport.Write(run, sweeps, written, Terminal.For(parsed.InvocationConfiguration.Output));
             }
 
             return run.Failures.Count > 0 ? SomeFailed : 0;
@@ -132,11 +134,12 @@ internal static class MeasureCommand
         return command;
     }
 
-    private static MeasureRun Run(
+    private static (MeasureRun Run, IReadOnlyList<SizeSweep> Sweeps) Run(
         MeasureDevice device,
         MeasurePlan plan,
         string? ortLibrary,
         string? nvmlLibrary,
+        bool sizes,
         MeasureProgress progress,
         CancellationToken cancellationToken)
     {
@@ -158,8 +161,23 @@ internal static class MeasureCommand
             }
         }
 
-        return new MeasureRun(environment.DeviceKey, MeasureRun.InProcess, environment.Runtime, environment.Probe.Method,
+        var sweeps = new List<SizeSweep>();
+        foreach (var target in sizes ? plan.Targets.Where(t => t.Component.Input?.Varying is not null) : [])
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            try
+            {
+                sweeps.Add(progress.Step($"{target.Label} at every input size", () => measurer.Sweep(target)));
+            }
+            catch (MeasureException e)
+            {
+                failures.Add(new MeasureFailure(target.Label, $"{target.Label} (sizes): {e.Message}"));
+            }
+        }
+
+        var run = new MeasureRun(environment.DeviceKey, MeasureRun.InProcess, environment.Runtime, environment.Probe.Method,
             TimeProvider.System.GetUtcNow(), context, measured, failures);
+        return (run, sweeps);
     }
 
     private static MeasurePlan Plan(string modelsFolder, ModelCatalog catalog, string[]? only)

@@ -1,3 +1,4 @@
+using GpuSplit.Planner.Memory;
 using GpuSplit.Planner.Onnx;
 using Microsoft.ML.OnnxRuntime;
 
@@ -85,6 +86,61 @@ public sealed class SessionMeasurer(MeasureDevice device, IMemoryProbe probe, Ti
                 loadTime,
                 runTime);
         }
+    }
+
+    /// <summary>
+    /// Feeds one session every size of the component's varying axis that Immich sends (the catalog's
+    /// <c>varies</c>, from its smallest to the shape's largest), smallest first as a growing arena sees them, then
+    /// every size again, reading the process after each request.
+    /// </summary>
+    /// <exception cref="MeasureException">The component's input does not vary, or ONNX Runtime fails.</exception>
+    public SizeSweep Sweep(MeasureTarget target)
+    {
+        if (target.Component.Input is not { Varying: { } varying } input)
+        {
+            throw new MeasureException($"{target.Label}: the catalog gives this component one input size; there is nothing to sweep");
+        }
+
+        OnnxModelInfo info;
+        try
+        {
+            info = OnnxModelReader.Read(target.Cached.Path);
+        }
+        catch (OnnxFormatException e)
+        {
+            throw new MeasureException(e.Message, e);
+        }
+
+        var largest = input.Shape[varying.Axis];
+        var sizes = new List<long>();
+        for (var size = varying.From; size <= largest; size += varying.Step)
+        {
+            sizes.Add(size);
+        }
+
+        NativeHeap.Trim();
+        using var sampler = new PeakSampler(probe);
+        var before = sampler.ReadNow();
+        using var session = Load(target.Cached.Path);
+        var afterLoad = sampler.ReadNow();
+        var steps = new List<SizeStep>();
+        foreach (var pass in new[] { 1, 2 })
+        {
+            foreach (var size in sizes)
+            {
+                var shape = input.Shape.ToArray();
+                shape[varying.Axis] = size;
+                var inputs = InputPlan.Resolve(info, input with { Shape = shape });
+                sampler.StartPhase(sampler.ReadNow());
+                Run(session, inputs, sampler);
+                var peak = sampler.Peak;
+                steps.Add(new SizeStep(pass, size, inputs, peak.ProcessBytes, sampler.ReadNow().ProcessBytes));
+            }
+        }
+
+        var largestRequest = steps.First(s => s.Pass == 1 && s.Size == largest).PeakBytes - afterLoad.ProcessBytes;
+        var modelKept = ComponentLoads.Ratchet(target.Component, largestRequest) + largestRequest;
+        return new SizeSweep(target.Label, varying.Axis, before.ProcessBytes, afterLoad.ProcessBytes, steps, modelKept);
     }
 
     public void Dispose() => context?.Dispose();
