@@ -30,15 +30,20 @@ public sealed record EvidenceCheck(
 }
 
 /// <summary>
-/// The correction the field reports call for: <see cref="Share"/> of the terms the static model cannot bound (every
-/// candidate's activations and ratchet, which already count each request in flight and each worker), added to its
-/// estimate as the term `calibration`. docs/memory-model.md says why this form.
+/// The correction the field reports call for: the share <see cref="Share"/> = <see cref="Numerator"/> ÷
+/// <see cref="Denominator"/> of the terms the static model cannot bound (every candidate's activations and ratchet,
+/// which already count each request in flight and each worker), added to its estimate as the term `calibration`.
+/// Kept as a fraction of whole bytes so that the record that sets it lands exactly where its inequality says.
+/// docs/memory-model.md says why this form.
 /// </summary>
-/// <param name="Share">The smallest share that puts every failed record's combination above its card; 0 with no such record.</param>
+/// <param name="Numerator">What the record that sets the share lacks over its card; 0 with no such record.</param>
+/// <param name="Denominator">That record's activations and ratchet.</param>
 /// <param name="Checks">Every record given to the fit, used or not, each with what the calibration made of it.</param>
-public sealed record Calibration(double Share, IReadOnlyList<EvidenceCheck> Checks)
+public sealed record Calibration(long Numerator, long Denominator, IReadOnlyList<EvidenceCheck> Checks)
 {
-    public static Calibration None { get; } = new(0, []);
+    public static Calibration None { get; } = new(0, 1, []);
+
+    public double Share => (double)Numerator / Denominator;
 
     public IEnumerable<EvidenceCheck> SetBy => Checks.Where(c => c.SetsCalibration);
 
@@ -51,5 +56,6 @@ public sealed record Calibration(double Share, IReadOnlyList<EvidenceCheck> Chec
 
     public long CorrectionBytes(MemoryEstimate estimate) => Correction(UnboundedBytes(estimate));
 
-    public long Correction(long unboundedBytes) => (long)Math.Ceiling(Share * unboundedBytes);
+    /// <summary>The share of <paramref name="unboundedBytes"/>, rounded up to a whole byte.</summary>
+    public long Correction(long unboundedBytes) => (long)((((Int128)Numerator * unboundedBytes) + Denominator - 1) / Denominator);
 }

@@ -25,12 +25,13 @@ public static class CalibrationSolver
     {
         var used = bounds.Where(b => b.NotUsed is null).ToList();
         var lower = used
-            .Where(b => b.Entry.Record.Outcome.Failed() && b.UnboundedBytes > 0)
-            .Select(b => (Bound: b, Share: (double)(b.CardBytes + Over - b.EstimatedPeakBytes) / b.UnboundedBytes))
+            .Where(b => b.Entry.Record.Outcome.Failed() && b.UnboundedBytes > 0 && Lacking(b) > 0)
             .ToList();
-        var share = Math.Max(0, lower.Select(l => l.Share).DefaultIfEmpty(0).Max());
-        var setBy = share > 0 ? lower.Where(l => l.Share == share).Select(l => l.Bound).ToList() : [];
-        var calibration = new Calibration(share, []);
+
+        // The largest of the fractions lacking ÷ unbounded, compared exactly by cross-multiplying.
+        var top = lower.Aggregate((EvidenceBound?)null, (best, b) => best is null || Above(b, best) ? b : best);
+        var setBy = top is null ? [] : lower.Where(b => !Above(b, top) && !Above(top, b)).ToList();
+        var calibration = top is null ? Calibration.None : new Calibration(Lacking(top), top.UnboundedBytes, []);
         var checks = bounds.Select(b => b.NotUsed is not null
                 ? new EvidenceCheck(b, null, false, null)
                 : new EvidenceCheck(b, b.EstimatedPeakBytes + calibration.Correction(b.UnboundedBytes), setBy.Contains(b), null))
@@ -38,6 +39,11 @@ public static class CalibrationSolver
             .ToList();
         return calibration with { Checks = checks };
     }
+
+    /// <summary>What a failed record's estimate lacks to be over its card.</summary>
+    private static long Lacking(EvidenceBound bound) => bound.CardBytes + Over - bound.EstimatedPeakBytes;
+
+    private static bool Above(EvidenceBound a, EvidenceBound b) => (Int128)Lacking(a) * b.UnboundedBytes > (Int128)Lacking(b) * a.UnboundedBytes;
 
     /// <summary>The highest peak the record allows its combination: its card, or three quarters of it.</summary>
     public static long Limit(EvidenceBound bound) => bound.Entry.Record.Outcome == EvidenceOutcome.Comfortable
