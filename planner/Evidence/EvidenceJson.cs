@@ -25,19 +25,14 @@ public static class EvidenceJson
 
     public static IReadOnlyList<EvidenceRecord> LoadFile(string path)
     {
-        FileStream stream;
         try
         {
-            stream = File.OpenRead(path);
+            // A field report file is a few records, read whole.
+            return Read(new MemoryStream(File.ReadAllBytes(path)), path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new EvidenceException($"{path}: cannot read the evidence ({e.Message})", e);
-        }
-
-        using (stream)
-        {
-            return Read(stream, path);
         }
     }
 
