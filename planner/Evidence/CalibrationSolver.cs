@@ -19,7 +19,7 @@ namespace GpuSplit.Planner.Evidence;
 public static class CalibrationSolver
 {
     /// <summary>How far past the card a failed record's calibrated peak must be: it went over, not up to, the card.</summary>
-    public static readonly long Over = ByteSize.MiB;
+    public const long Over = ByteSize.MiB;
 
     public static Calibration Solve(IReadOnlyList<EvidenceBound> bounds)
     {
