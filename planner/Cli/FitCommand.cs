@@ -32,17 +32,18 @@ internal static class FitCommand
         var measurements = MeasurementsSource.Option();
         var modelFiles = ModelFilesSource.Option();
         var agent = AgentSource.Option();
+        var evidence = EvidenceSource.Option();
         var json = new Option<bool>("--json") { Description = "Print one JSON document (stable field names) instead of tables." };
 
         var command = new Command("fit", "Pick the best Immich models that fit the card, and print the settings to apply.")
         {
-            vram, workers, ttl, headroom, concurrency, require, multilingual, gpu, catalog, measurements, modelFiles, agent, json,
+            vram, workers, ttl, headroom, concurrency, require, multilingual, gpu, catalog, measurements, modelFiles, agent, evidence, json,
         };
         command.SetAction(async (parsed, cancellationToken) =>
         {
             var output = parsed.InvocationConfiguration.Output;
             var error = parsed.InvocationConfiguration.Error;
-            var (models, card, observedContext) = await AgentSource.ApplyAsync(CatalogSource.Load(parsed.GetValue(catalog)), parsed.GetValue(agent),
+            var (models, card, observedContext, agentEvidence) = await AgentSource.ApplyAsync(CatalogSource.Load(parsed.GetValue(catalog)), parsed.GetValue(agent),
                 parsed.GetValue(gpu), error, cancellationToken);
             (models, var measured, var measuredContext) = await MeasurementsSource.ApplyAsync(models, parsed.GetValue(measurements), parsed.GetValue(catalog),
                 card, error);
@@ -58,7 +59,11 @@ internal static class FitCommand
                 parsed.GetValue(multilingual),
                 card,
                 // The card's own worker in production first, then a measurement on it, then the estimate.
-                RuntimeCosts.Cuda.WithContext(observedContext ?? measuredContext)) { MeasuredCombinations = measured };
+                RuntimeCosts.Cuda.WithContext(observedContext ?? measuredContext))
+            {
+                MeasuredCombinations = measured,
+                Evidence = await EvidenceSource.LoadAsync(parsed.GetValue(evidence), agentEvidence, error),
+            };
             var result = FitPlanner.Plan(request);
             if (parsed.GetValue(json))
             {

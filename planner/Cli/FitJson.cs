@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using GpuSplit.Planner.Catalog;
+using GpuSplit.Planner.Evidence;
 using GpuSplit.Planner.Fit;
 using GpuSplit.Planner.Memory;
 using GpuSplit.Planner.Units;
@@ -9,7 +10,7 @@ namespace GpuSplit.Planner.Cli;
 
 /// <summary>
 /// `planner fit --json`: one document whose field names scripts rely on (budgetMiB, workers, ttlSeconds, plan,
-/// candidates, immich). Add fields freely; never rename or remove one.
+/// candidates, immich, calibration, evidence). Add fields freely; never rename or remove one.
 /// </summary>
 internal static class FitJson
 {
@@ -39,7 +40,29 @@ internal static class FitJson
             ["smallestBudgetMiB"] = result.SmallestBudgetThatFits is { } smallest ? ByteSize.ToMiB(smallest) : null,
             ["candidates"] = candidates,
             ["immich"] = result.Plan is null ? null : SettingsNode(ImmichSettings.For(result.Plan.Combination, request.Workers, request.TtlSeconds, request.Concurrency)),
+            ["calibration"] = CalibrationNode(result.Calibration),
+            ["evidence"] = new JsonArray([.. result.Calibration.Checks.Select(EvidenceNode)]),
         };
+    }
+
+    private static JsonObject CalibrationNode(Calibration calibration) => new()
+    {
+        ["shareOfActivationsAndRatchet"] = Math.Round(calibration.Share, 4),
+        ["records"] = calibration.Used.Count(),
+        ["setBy"] = new JsonArray([.. calibration.SetBy.Select(c => (JsonNode)c.Entry.Record.Source)]),
+        ["contradictions"] = calibration.Contradictions.Count(),
+    };
+
+    private static JsonObject EvidenceNode(EvidenceCheck check)
+    {
+        var node = EntryNode(check.Entry);
+        node["used"] = check.Used;
+        node["notUsed"] = check.Bound.NotUsed;
+        node["estimatedPeakMiB"] = check.Used ? ByteSize.ToMiB(check.Bound.EstimatedPeakBytes) : null;
+        node["calibratedPeakMiB"] = check.CalibratedPeakBytes is { } peak ? ByteSize.ToMiB(peak) : null;
+        node["setsCalibration"] = check.SetsCalibration;
+        node["contradiction"] = check.Contradiction;
+        return node;
     }
 
     public static async Task WriteAsync(FitResult result, TextWriter output, CancellationToken cancellationToken)
@@ -80,6 +103,9 @@ internal static class FitJson
             ["verdictOrigin"] = candidate.VerdictOrigin.WireName(),
             ["estimatedPeakMiB"] = ByteSize.ToMiB(estimate.PeakBytes),
             ["estimatedVerdict"] = candidate.EstimatedVerdict.WireName(),
+            ["calibratedPeakMiB"] = ByteSize.ToMiB(candidate.CalibratedPeakBytes),
+            ["calibratedVerdict"] = candidate.CalibratedVerdict.WireName(),
+            ["failedOn"] = candidate.FailedOn is { } failed ? EntryNode(failed) : null,
             ["measured"] = candidate.Measured is { } measured ? MeasuredNode(measured) : null,
             ["disagreement"] = candidate.Disagreement,
             ["terms"] = new JsonObject
@@ -90,9 +116,19 @@ internal static class FitJson
                 ["weightsMiB"] = ByteSize.ToMiB(estimate.WeightsBytes),
                 ["activationsMiB"] = ByteSize.ToMiB(estimate.ActivationBytes),
                 ["ratchetMiB"] = ByteSize.ToMiB(estimate.RatchetBytes),
+                ["calibrationMiB"] = ByteSize.ToMiB(candidate.CalibrationBytes),
             },
             ["components"] = components,
         };
+    }
+
+    /// <summary>The record in its own shape, and where it reached the planner from.</summary>
+    private static JsonObject EntryNode(EvidenceEntry entry)
+    {
+        var node = EvidenceJson.Node(entry.Record);
+        node["origin"] = entry.Origin.WireName();
+        node["from"] = entry.From;
+        return node;
     }
 
     private static JsonObject MeasuredNode(MeasuredCombination measured) => new()

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using GpuSplit.Planner.Catalog;
+using GpuSplit.Planner.Evidence;
 using GpuSplit.Planner.Fit;
 using GpuSplit.Planner.Memory;
 using GpuSplit.Planner.Units;
@@ -25,8 +26,9 @@ internal static class FitReport
         {
             console.Write(new Markup($"[bold]Plan: {Markup.Escape(plan.Combination.ToString())}[/] — [bold]{VerdictOf(plan)}[/]"));
             console.WriteLine();
+            console.WriteLine(AtAGlance(plan, result.Calibration, request));
             console.Write(PlanTable(plan));
-            console.Write(BudgetTable(plan, request));
+            console.Write(BudgetTable(plan, request, result.Calibration));
         }
         else
         {
@@ -40,6 +42,7 @@ internal static class FitReport
 
         console.Write(AlternativesTable(result));
         WriteDisagreements(console, result);
+        FitEvidenceReport.Write(console, result.Calibration);
         if (result.Plan is { } chosen)
         {
             WriteSettings(console, ImmichSettings.For(chosen.Combination, request.Workers, request.TtlSeconds, request.Concurrency));
@@ -67,7 +70,12 @@ internal static class FitReport
         return table;
     }
 
-    private static Table BudgetTable(Candidate plan, FitRequest request)
+    /// <summary>What a self-hoster reads first: how much stays free once the field reports have had their say, and whose reports they are.</summary>
+    private static string AtAGlance(Candidate plan, Calibration calibration, FitRequest request) => string.Create(CultureInfo.InvariantCulture,
+        $"Free after calibration: {ByteSize.FormatMiB(plan.HeadroomBytes)} ({plan.HeadroomBytes / (double)request.BudgetBytes:P0}) of {ByteSize.FormatMiB(request.BudgetBytes)}; "
+        + $"the calibration adds {ByteSize.FormatMiB(plan.CalibrationBytes)}, from {FitEvidenceReport.Counted(calibration)}.");
+
+    private static Table BudgetTable(Candidate plan, FitRequest request, Calibration calibration)
     {
         var estimate = plan.Estimate;
         var table = new Table().Title("Budget").AddColumns("Term", "MiB", "What it is");
@@ -80,7 +88,10 @@ internal static class FitReport
         Row(table, "weights", estimate.WeightsBytes, "model initializers in ONNX Runtime's CUDA arena");
         Row(table, "activations", estimate.ActivationBytes, "per request in flight × job concurrency");
         Row(table, "ratchet", estimate.RatchetBytes, "buffers the arena keeps for every OCR input size it has seen");
-        Row(table, "total", estimate.PeakBytes, "predicted peak");
+        Row(table, "estimate", estimate.PeakBytes, "the static model's peak");
+        Row(table, "calibration", plan.CalibrationBytes, string.Create(CultureInfo.InvariantCulture,
+            $"{calibration.Share:P1} of activations and ratchet (what the model cannot bound), the least that agrees with the field reports"));
+        Row(table, "total", plan.CalibratedPeakBytes, "predicted peak, calibrated");
         if (plan.Measured is { } measured)
         {
             Row(table, "measured", measured.PeakBytes, string.Create(CultureInfo.InvariantCulture,

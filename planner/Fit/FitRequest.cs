@@ -1,4 +1,5 @@
 using GpuSplit.Planner.Catalog;
+using GpuSplit.Planner.Evidence;
 using GpuSplit.Planner.Memory;
 
 namespace GpuSplit.Planner.Fit;
@@ -19,4 +20,7 @@ public sealed record FitRequest(
 {
     /// <summary>Combinations run through Immich's ML service, on any card; a fit uses those that apply to it.</summary>
     public IReadOnlyList<MeasuredCombination> MeasuredCombinations { get; init; } = [];
+
+    /// <summary>Field reports of what combinations did on real cards: the seed's, the user's files, the agent's. They calibrate every estimate.</summary>
+    public IReadOnlyList<EvidenceEntry> Evidence { get; init; } = [];
 }

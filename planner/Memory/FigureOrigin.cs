@@ -14,6 +14,9 @@ public enum FigureOrigin
 
     /// <summary>The agent, watching Immich's ML worker in production on this GPU (`planner fit --agent`).</summary>
     Observed,
+
+    /// <summary>A field report: what the combination did on a card (an outcome, not a figure), from the seed, a file or the agent.</summary>
+    Evidence,
 }
 
 public static class FigureOriginNames
@@ -24,6 +27,7 @@ public static class FigureOriginNames
         FigureOrigin.Measured => "measured",
         FigureOrigin.Service => "service",
         FigureOrigin.Observed => "observed",
+        FigureOrigin.Evidence => "evidence",
         _ => throw new ArgumentOutOfRangeException(nameof(origin), origin, null),
     };
 
