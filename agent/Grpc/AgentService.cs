@@ -9,9 +9,9 @@ using Microsoft.Extensions.Options;
 
 namespace GpuSplit.Agent.Grpc;
 
-/// <summary>gpusplit.v1.Agent: the whole picture for the shim, the planner and operators, the operator's restart, sleep, and the learned footprints.</summary>
+/// <summary>gpusplit.v1.Agent: the whole picture for the shim, the planner and operators, the operator's restart, sleep, the learned footprints and the field evidence.</summary>
 public sealed partial class AgentService(AgentState state, WorkerSignals signals, SleepCoordinator sleep, FootprintLearner footprints,
-    TimeProvider time, IOptions<AgentOptions> options, ILogger<AgentService> logger) : Protos.V1.Agent.AgentBase
+    FootprintStore store, TimeProvider time, IOptions<AgentOptions> options, ILogger<AgentService> logger) : Protos.V1.Agent.AgentBase
 {
     public override Task<AgentStatus> GetStatus(GetStatusRequest request, ServerCallContext context) =>
         Task.FromResult(StatusMapper.ToProto(state.Current));
@@ -67,6 +67,10 @@ public sealed partial class AgentService(AgentState state, WorkerSignals signals
     /// <summary>What the agent learned about the models' GPU memory; read-only, so no token.</summary>
     public override Task<ObservedFootprints> GetFootprints(GetFootprintsRequest request, ServerCallContext context) =>
         Task.FromResult(FootprintsMapper.ToProto(footprints.Summary));
+
+    /// <summary>The field evidence from this card; read-only, so no token.</summary>
+    public override Task<ObservedEvidence> GetEvidence(GetEvidenceRequest request, ServerCallContext context) =>
+        Task.FromResult(EvidenceMapper.ToProto(store.Evidence, options.Value.Evidence.MaxRecords));
 
     private static bool SameExceptTime(AgentStatus a, AgentStatus b)
     {

@@ -1,4 +1,5 @@
 using GpuSplit.Agent.Docker;
+using GpuSplit.Agent.Evidence;
 using GpuSplit.Agent.Footprints;
 using GpuSplit.Agent.Gpu;
 using GpuSplit.Agent.Grpc;
@@ -102,6 +103,7 @@ public static class AgentHost
 
         services.AddSingleton<FootprintStore>();
         services.AddSingleton<FootprintLearner>();
+        services.AddSingleton<EvidenceRecorder>();
 
         configure?.Invoke(builder);
 
