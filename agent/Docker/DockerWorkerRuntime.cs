@@ -30,7 +30,8 @@ public sealed class DockerWorkerRuntime(DockerClientProvider docker, IOptions<Ag
                 state?.ExitCode ?? 0,
                 ParseTime(state?.StartedAt),
                 ParseTime(state?.FinishedAt),
-                inspect.Config?.Tty ?? false);
+                inspect.Config?.Tty ?? false,
+                WorkerCount(inspect.Config?.Env));
         }
         catch (DockerContainerNotFoundException)
         {
@@ -55,4 +56,11 @@ public sealed class DockerWorkerRuntime(DockerClientProvider docker, IOptions<Ag
         DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var time) && time.Year > 1
             ? time
             : null;
+
+    /// <summary>immich_ml's config.py reads MACHINE_LEARNING_WORKERS, 1 when unset; gunicorn starts that many processes.</summary>
+    private static int WorkerCount(IEnumerable<string>? environment) =>
+        environment?.Select(e => e.Split('=', 2)).LastOrDefault(e => e is ["MACHINE_LEARNING_WORKERS", _]) is [_, var value]
+        && int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var workers) && workers > 0
+            ? workers
+            : 1;
 }

@@ -47,6 +47,21 @@ public sealed partial class FootprintLearner(FootprintStore store, TimeProvider 
         }
     }
 
+    /// <summary>
+    /// The components the worker's current run has loaded and still holds, in the order they loaded; null when no run is
+    /// known, or the agent joined one that already held memory and cannot know all it holds.
+    /// </summary>
+    public IReadOnlyList<LoggedComponent>? Loaded
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _life is { SetKnown: true } life ? life.Loaded : null;
+            }
+        }
+    }
+
     /// <summary>One line of the worker's output, printed at <paramref name="at"/> (Docker's timestamp).</summary>
     public void OnLogLine(string text, DateTimeOffset at)
     {

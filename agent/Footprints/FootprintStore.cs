@@ -1,14 +1,15 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using GpuSplit.Agent.Evidence;
 using GpuSplit.Agent.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace GpuSplit.Agent.Footprints;
 
 /// <summary>
-/// The observations in <c>footprints.json</c> in the agent's data folder: read at start, rewritten in one step (written
-/// aside, then renamed) after each new one, the oldest dropped beyond the configured number. A folder the agent cannot
-/// write costs the file, never the agent: the observations are then kept in memory only.
+/// The observations and the evidence records in <c>footprints.json</c> in the agent's data folder: read at start,
+/// rewritten in one step (written aside, then renamed) after each new one, the oldest of each dropped beyond its
+/// configured number. A folder the agent cannot write costs the file, never the agent: they are then kept in memory only.
 /// </summary>
 public sealed partial class FootprintStore
 {
@@ -17,7 +18,9 @@ public sealed partial class FootprintStore
 
     private readonly Lock _gate = new();
     private readonly List<FootprintObservation> _observations = [];
+    private readonly List<EvidenceEntry> _evidence = [];
     private readonly int _max;
+    private readonly int _maxEvidence;
     private readonly ILogger<FootprintStore> _logger;
     private bool _writeFailed;
 
@@ -25,6 +28,7 @@ public sealed partial class FootprintStore
     {
         _logger = logger;
         _max = options.Value.Footprints.MaxObservations;
+        _maxEvidence = options.Value.Evidence.MaxRecords;
         Path = System.IO.Path.Combine(options.Value.EffectiveDataFolder, FileName);
         Load();
     }
@@ -45,14 +49,30 @@ public sealed partial class FootprintStore
         }
     }
 
-    public void Add(FootprintObservation observation)
+    /// <summary>The evidence records, oldest first.</summary>
+    public IReadOnlyList<EvidenceEntry> Evidence
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _evidence];
+            }
+        }
+    }
+
+    public void Add(FootprintObservation observation) => Add(_observations, observation, _max);
+
+    public void Add(EvidenceEntry entry) => Add(_evidence, entry, _maxEvidence);
+
+    private void Add<T>(List<T> list, T item, int max)
     {
         lock (_gate)
         {
-            _observations.Add(observation);
-            if (_observations.Count > _max)
+            list.Add(item);
+            if (list.Count > max)
             {
-                _observations.RemoveRange(0, _observations.Count - _max);
+                list.RemoveRange(0, list.Count - max);
             }
 
             Version++;
@@ -78,7 +98,9 @@ public sealed partial class FootprintStore
             }
 
             _observations.AddRange(file.Observations.TakeLast(_max));
-            LogLoaded(_logger, _observations.Count, Path);
+            // Files of agents before the evidence have none.
+            _evidence.AddRange((file.Evidence ?? []).TakeLast(_maxEvidence));
+            LogLoaded(_logger, _observations.Count, _evidence.Count, Path);
         }
         catch (Exception error) when (error is IOException or UnauthorizedAccessException or JsonException)
         {
@@ -95,7 +117,7 @@ public sealed partial class FootprintStore
             Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
             using (var stream = File.Create(temporary))
             {
-                JsonSerializer.Serialize(stream, new FootprintFile(SchemaVersion, [.. _observations]), FootprintJson.Default.FootprintFile);
+                JsonSerializer.Serialize(stream, new FootprintFile(SchemaVersion, [.. _observations], [.. _evidence]), FootprintJson.Default.FootprintFile);
             }
 
             File.Move(temporary, Path, overwrite: true);
@@ -112,8 +134,8 @@ public sealed partial class FootprintStore
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "{Count} footprint observations read from {Path}")]
-    private static partial void LogLoaded(ILogger logger, int count, string path);
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Count} footprint observations and {Evidence} evidence records read from {Path}")]
+    private static partial void LogLoaded(ILogger logger, int count, int evidence, string path);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "footprint observations in {Path} cannot be read ({Reason}); starting without them")]
     private static partial void LogUnreadable(ILogger logger, string path, string reason);
@@ -122,7 +144,7 @@ public sealed partial class FootprintStore
     private static partial void LogUnwritable(ILogger logger, string path, string reason);
 }
 
-public sealed record FootprintFile(int SchemaVersion, IReadOnlyList<FootprintObservation> Observations);
+public sealed record FootprintFile(int SchemaVersion, IReadOnlyList<FootprintObservation> Observations, IReadOnlyList<EvidenceEntry>? Evidence);
 
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, WriteIndented = true)]
 [JsonSerializable(typeof(FootprintFile))]

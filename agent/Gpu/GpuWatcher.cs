@@ -1,4 +1,5 @@
 using GpuSplit.Agent.Docker;
+using GpuSplit.Agent.Evidence;
 using GpuSplit.Agent.Footprints;
 using GpuSplit.Agent.Hosting;
 using GpuSplit.Agent.Status;
@@ -12,7 +13,7 @@ namespace GpuSplit.Agent.Gpu;
 /// <summary>
 /// Reads the GPUs every poll interval, tells the worker's processes from the others (the worker's host pids come from
 /// Docker; other processes' containers from their cgroup), watches for a card that stays full, and gives each reading
-/// to the footprint learner.
+/// to the footprint learner and then to the evidence recorder.
 /// </summary>
 public sealed partial class GpuWatcher(
     IGpuReader reader,
@@ -21,6 +22,7 @@ public sealed partial class GpuWatcher(
     VramPressure pressure,
     WorkerSignals signals,
     FootprintLearner footprints,
+    EvidenceRecorder evidence,
     AgentState state,
     TimeProvider time,
     IOptions<AgentOptions> options,
@@ -102,6 +104,7 @@ public sealed partial class GpuWatcher(
 
         state.Update(f => f with { Gpu = view });
         footprints.OnGpu(facts.Container, view);
+        evidence.OnGpu(facts.Container, view);
     }
 
     private async Task<IReadOnlySet<uint>> WorkerPidsAsync(WorkerInspection container, IEnumerable<uint> gpuPids, CancellationToken cancellationToken)

@@ -9,9 +9,9 @@ using Microsoft.Extensions.Options;
 
 namespace GpuSplit.Agent.Grpc;
 
-/// <summary>gpusplit.v1.Agent: the whole picture for the shim, the planner and operators, the operator's restart, sleep, and the learned footprints.</summary>
+/// <summary>gpusplit.v1.Agent: the whole picture for the shim, the planner and operators, the operator's restart, sleep, the learned footprints and the field evidence.</summary>
 public sealed partial class AgentService(AgentState state, WorkerSignals signals, SleepCoordinator sleep, FootprintLearner footprints,
-    TimeProvider time, IOptions<AgentOptions> options, ILogger<AgentService> logger) : Protos.V1.Agent.AgentBase
+    FootprintStore store, TimeProvider time, IOptions<AgentOptions> options, ILogger<AgentService> logger) : Protos.V1.Agent.AgentBase
 {
     public override Task<AgentStatus> GetStatus(GetStatusRequest request, ServerCallContext context) =>
         Task.FromResult(StatusMapper.ToProto(state.Current));
@@ -21,19 +21,36 @@ public sealed partial class AgentService(AgentState state, WorkerSignals signals
     {
         var cancellationToken = context.CancellationToken;
         var heartbeat = options.Value.StatusHeartbeat;
+        AgentSnapshot? lastSnapshot = null;
         AgentStatus? last = null;
         var lastSent = time.GetTimestamp();
+        // One wait per change, not one per heartbeat: a wait that is not done holds a registration on the call's token
+        // until the picture changes, and on a quiet box that can be hours of heartbeats.
+        var next = state.NextChangeAsync(cancellationToken);
         try
         {
             while (!cancellationToken.IsCancellationRequested)
             {
-                var next = state.NextChangeAsync(cancellationToken);
-                var status = StatusMapper.ToProto(state.Current);
-                status.HeartbeatMs = (uint)heartbeat.TotalMilliseconds;
-                if (last is null || !SameExceptTime(last, status) || time.GetElapsedTime(lastSent) >= heartbeat)
+                if (next.IsCompleted)
                 {
-                    await responseStream.WriteAsync(status, cancellationToken);
-                    last = status;
+                    next = state.NextChangeAsync(cancellationToken);
+                }
+
+                // Taken after the wait, so a change between the two is not missed. An unchanged snapshot maps to the
+                // same message: a heartbeat sends that one again instead of building and comparing a new one.
+                var snapshot = state.Current;
+                var send = last is null || time.GetElapsedTime(lastSent) >= heartbeat;
+                if (!ReferenceEquals(snapshot, lastSnapshot))
+                {
+                    var status = StatusMapper.ToProto(snapshot);
+                    status.HeartbeatMs = (uint)heartbeat.TotalMilliseconds;
+                    send |= !SameExceptTime(last!, status);
+                    (last, lastSnapshot) = (status, snapshot);
+                }
+
+                if (send)
+                {
+                    await responseStream.WriteAsync(last!, cancellationToken);
                     lastSent = time.GetTimestamp();
                 }
 
@@ -68,8 +85,17 @@ public sealed partial class AgentService(AgentState state, WorkerSignals signals
     public override Task<ObservedFootprints> GetFootprints(GetFootprintsRequest request, ServerCallContext context) =>
         Task.FromResult(FootprintsMapper.ToProto(footprints.Summary));
 
-    private static bool SameExceptTime(AgentStatus a, AgentStatus b)
+    /// <summary>The field evidence from this card; read-only, so no token.</summary>
+    public override Task<ObservedEvidence> GetEvidence(GetEvidenceRequest request, ServerCallContext context) =>
+        Task.FromResult(EvidenceMapper.ToProto(store.Evidence, options.Value.Evidence.MaxRecords));
+
+    private static bool SameExceptTime(AgentStatus? a, AgentStatus b)
     {
+        if (a is null)
+        {
+            return false;
+        }
+
         var left = a.Clone();
         left.ObservedAt = b.ObservedAt;
         return left.Equals(b);

@@ -51,5 +51,5 @@ public static class FootprintsMapper
         return reply;
     }
 
-    private static ModelComponent ToProto(LoggedComponent component) => new() { Model = component.Model, Type = component.Type };
+    public static ModelComponent ToProto(LoggedComponent component) => new() { Model = component.Model, Type = component.Type };
 }

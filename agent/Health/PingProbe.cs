@@ -17,6 +17,7 @@ public sealed partial class PingProbe(HttpClient http, AgentState state, TimePro
     {
         var worker = options.Value.Worker;
         var ping = new Uri(worker.Url, "ping");
+        var next = state.NextChangeAsync(stoppingToken);
         try
         {
             while (!stoppingToken.IsCancellationRequested)
@@ -31,14 +32,38 @@ public sealed partial class PingProbe(HttpClient http, AgentState state, TimePro
                 }
 
                 var wait = facts.Container is { Running: true } && !ok ? StartingInterval : options.Value.PollInterval;
-                await Task.WhenAny(Task.Delay(wait, time, stoppingToken), state.NextChangeAsync(stoppingToken).ContinueWith(
-                    _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default));
-                stoppingToken.ThrowIfCancellationRequested();
+                next = await WaitAsync(wait, facts, next, stoppingToken);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
+    }
+
+    /// <summary>
+    /// Until the next ping is due, or the container starts, stops or restarts sooner. Other changes (each GPU reading on a
+    /// real card changes the picture) do not bring the next ping forward. Returns the wait for the next change.
+    /// </summary>
+    private async Task<Task> WaitAsync(TimeSpan wait, AgentFacts pinged, Task next, CancellationToken stoppingToken)
+    {
+        var started = time.GetTimestamp();
+        TimeSpan left;
+        while ((left = wait - time.GetElapsedTime(started)) > TimeSpan.Zero)
+        {
+            await Task.WhenAny(Task.Delay(left, time, stoppingToken), next);
+            stoppingToken.ThrowIfCancellationRequested();
+            if (next.IsCompleted)
+            {
+                next = state.NextChangeAsync(stoppingToken);
+                var now = state.Current.Facts;
+                if (now.Container != pinged.Container || now.Restarting != pinged.Restarting)
+                {
+                    break;
+                }
+            }
+        }
+
+        return next;
     }
 
     private async Task<bool> PingAsync(Uri ping, TimeSpan timeout, CancellationToken cancellationToken)

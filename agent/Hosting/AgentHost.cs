@@ -1,4 +1,5 @@
 using GpuSplit.Agent.Docker;
+using GpuSplit.Agent.Evidence;
 using GpuSplit.Agent.Footprints;
 using GpuSplit.Agent.Gpu;
 using GpuSplit.Agent.Grpc;
@@ -24,7 +25,9 @@ public static class AgentHost
     {
         // --urls is taken here, not by the web host: its endpoints need their protocols (see Listeners).
         var (hostArgs, urlsArgument) = Listeners.TakeUrlsArgument(args);
-        var builder = WebApplication.CreateBuilder(hostArgs);
+        // The slim builder: no IIS integration, HTTPS defaults or hosting-startup scanning, which an h2c daemon never uses
+        // and whose assemblies it would load and keep mapped (about 3 MiB resident).
+        var builder = WebApplication.CreateSlimBuilder(hostArgs);
         builder.Logging.AddSimpleConsole(console =>
         {
             console.SingleLine = true;
@@ -102,6 +105,7 @@ public static class AgentHost
 
         services.AddSingleton<FootprintStore>();
         services.AddSingleton<FootprintLearner>();
+        services.AddSingleton<EvidenceRecorder>();
 
         configure?.Invoke(builder);
 

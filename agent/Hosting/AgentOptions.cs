@@ -49,6 +49,9 @@ public sealed class AgentOptions
     [ValidateObjectMembers]
     public FootprintOptions Footprints { get; set; } = new();
 
+    [ValidateObjectMembers]
+    public EvidenceOptions Evidence { get; set; } = new();
+
     public string EffectiveDataFolder => string.IsNullOrEmpty(DataFolder)
         ? OperatingSystem.IsWindows()
             ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.CommonApplicationData), "GpuSplit")
@@ -61,6 +64,38 @@ public sealed class FootprintOptions
     /// <summary>Observations kept in footprints.json; the oldest go first. About 400 bytes each.</summary>
     [Range(1, 100_000)]
     public int MaxObservations { get; set; } = 1000;
+}
+
+/// <summary>The field evidence the agent keeps for `planner fit --agent` (docs/agent.md, "Evidence").</summary>
+public sealed class EvidenceOptions
+{
+    /// <summary>Records kept beside the footprints; the oldest go first.</summary>
+    [Range(1, 10_000)]
+    public int MaxRecords { get; set; } = 200;
+
+    /// <summary>How long a worker must serve a set of models without a CUDA out-of-memory for the set to count as working.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "30.00:00:00")]
+    public TimeSpan WorksAfter { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// Immich's job concurrency (Administration, Job settings), when the operator tells it: the agent cannot see it.
+    /// Unset: the records say it is unknown, and the planner does not assume one.
+    /// </summary>
+    [ValidateObjectMembers]
+    public JobConcurrencySetting? Concurrency { get; set; }
+}
+
+/// <summary>Immich's concurrency of the three ML jobs; all three are needed.</summary>
+public sealed class JobConcurrencySetting
+{
+    [Range(1, 64)]
+    public int SmartSearch { get; set; }
+
+    [Range(1, 64)]
+    public int FaceDetection { get; set; }
+
+    [Range(1, 64)]
+    public int Ocr { get; set; }
 }
 
 public sealed class WorkerOptions

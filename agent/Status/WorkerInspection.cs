@@ -1,6 +1,7 @@
 namespace GpuSplit.Agent.Status;
 
 /// <summary>The worker container as Docker last described it.</summary>
+/// <param name="Workers">Its ML worker processes: MACHINE_LEARNING_WORKERS in its environment, Immich's default 1 without it.</param>
 public sealed record WorkerInspection(
     string Id,
     string Name,
@@ -11,4 +12,5 @@ public sealed record WorkerInspection(
     long ExitCode,
     DateTimeOffset? StartedAt,
     DateTimeOffset? FinishedAt,
-    bool Tty);
+    bool Tty,
+    int Workers = 1);

@@ -1,5 +1,6 @@
 using Docker.DotNet;
 using GpuSplit.Agent.Docker;
+using GpuSplit.Agent.Evidence;
 using GpuSplit.Agent.Hosting;
 using GpuSplit.Agent.Status;
 using GpuSplit.MlService.Docker;
@@ -17,6 +18,7 @@ public sealed partial class WorkerWatchdog(
     CrashLoopGuard guard,
     IWorkerRuntime worker,
     AgentState state,
+    EvidenceRecorder evidence,
     TimeProvider time,
     IOptions<AgentOptions> options,
     ILogger<WorkerWatchdog> logger) : BackgroundService
@@ -140,6 +142,12 @@ public sealed partial class WorkerWatchdog(
             _backoffTimer?.Dispose();
             _backoffTimer = time.CreateTimer(_ => signals.Post(new BackoffElapsed(time.GetUtcNow())), null, until - now, Timeout.InfiniteTimeSpan);
             return;
+        }
+
+        if (verdict.Kind == FailureKind.CudaOom)
+        {
+            // Before the restart: the models the worker holds now are the ones that ran out of memory.
+            evidence.OnCudaOomRestart();
         }
 
         var failure = new FailureRecord(verdict.Kind, verdict.Reason, now, Restarted: true);

@@ -47,7 +47,7 @@ public sealed class AgentBenchmark : IBenchmark
         var watch = WatchAsync(client, statuses, watching.Token);
         await statuses.WaitAsync(s => s.Serving && s.Gpu.Available, TimeSpan.FromSeconds(60), "the agent to serve with GPU figures");
 
-        var (cpuPercent, rssMedian, rssMax) = await MeasureIdleAsync(agent.Id, cancellationToken);
+        var idle = await MeasureIdleAsync(agent.Id, cancellationToken);
 
         var toFailure = new List<double>();
         var toStarted = new List<double>();
@@ -77,8 +77,11 @@ public sealed class AgentBenchmark : IBenchmark
             "agent: resources at a 1 s poll, and OOM kill to SERVING",
             ["figure", "median", "min", "max", "samples"],
             [
-                ["agent CPU over 60 s (% of one core)", cpuPercent.ToString("0.00", CultureInfo.InvariantCulture), "", "", "1"],
-                ["agent resident memory (MiB)", rssMedian.ToString("0.0", CultureInfo.InvariantCulture), "", rssMax.ToString("0.0", CultureInfo.InvariantCulture), "60"],
+                ["agent CPU over 60 s (% of one core)", idle.CpuPercent.ToString("0.00", CultureInfo.InvariantCulture), "", "", "1"],
+                MibRow("agent resident memory, VmRSS (MiB)", idle.Rss),
+                MibRow("  of it private (RssAnon: heap, stacks, JIT'd code) (MiB)", idle.Anon),
+                MibRow("  of it mapped files (RssFile: the runtime and assemblies, shareable) (MiB)", idle.Mapped),
+                ["machine load average (1 min) at the window's start / end", $"{idle.LoadBefore} / {idle.LoadAfter}", "", "", "2"],
                 Row("OOM kill -> agent restarts the container (ms)", toFailure),
                 Row("OOM kill -> container started again (ms)", toStarted),
                 Row("OOM kill -> WatchStatus client sees SERVING (ms)", toServing),
@@ -86,7 +89,9 @@ public sealed class AgentBenchmark : IBenchmark
             [
                 "The agent runs as a process (`dotnet agent.dll`, framework-dependent Release build) with Agent:PollInterval 1 s; NVML is the fake library "
                 + "(one GTX 1060 with the worker's process), Docker is the machine's real engine, one WatchStatus subscriber stays connected. "
-                + $"CPU is utime+stime from /proc over {Window.TotalSeconds:0} s after a {WarmUp.TotalSeconds:0} s warm-up; memory is VmRSS sampled each second.",
+                + $"CPU is utime+stime from /proc/<pid>/stat over {Window.TotalSeconds:0} s after a {WarmUp.TotalSeconds:0} s warm-up, divided by the window's wall time; "
+                + "memory is /proc/<pid>/status sampled each second (median, and the max). The machine is shared: its load average is beside the figures, "
+                + "and CPU time consumed (not wall time) is what the CPU figure counts.",
                 $"OOM kill: the ML stand-in container (docker -m 160m --memory-swap 160m) allocates native memory until the kernel kills it (exit 137, OOMKilled); {Kills} kills in a row. "
                 + "The kill time is the container's State.FinishedAt; SERVING is when the WatchStatus stream delivered serving=true.",
                 "The stand-in is a .NET program answering /ping about 0.5 s after start; Immich's real ML container takes longer to import Python and "
@@ -100,23 +105,37 @@ public sealed class AgentBenchmark : IBenchmark
         samples.Max().ToString("0", CultureInfo.InvariantCulture), samples.Count.ToString(CultureInfo.InvariantCulture),
     ];
 
-    private static async Task<(double CpuPercent, double RssMedianMib, double RssMaxMib)> MeasureIdleAsync(int pid, CancellationToken cancellationToken)
+    private static IReadOnlyList<string> MibRow(string name, List<double> samples) =>
+    [
+        name, Stats.Median(samples).ToString("0.0", CultureInfo.InvariantCulture), samples.Min().ToString("0.0", CultureInfo.InvariantCulture),
+        samples.Max().ToString("0.0", CultureInfo.InvariantCulture), samples.Count.ToString(CultureInfo.InvariantCulture),
+    ];
+
+    private static async Task<Idle> MeasureIdleAsync(int pid, CancellationToken cancellationToken)
     {
         await Task.Delay(WarmUp, cancellationToken);
         var ticksPerSecond = double.Parse((await Command.RunAsync("getconf", ["CLK_TCK"], TimeSpan.FromSeconds(10), cancellationToken: cancellationToken)).Stdout,
             CultureInfo.InvariantCulture);
+        var loadBefore = LoadAverage();
         var startTicks = CpuTicks(pid);
         var clock = Stopwatch.StartNew();
-        var rss = new List<double>();
+        var idle = new Idle(loadBefore);
         while (clock.Elapsed < Window)
         {
             await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
-            rss.Add(ResidentMib(pid));
+            idle.Rss.Add(StatusMib(pid, "VmRSS:"));
+            idle.Anon.Add(StatusMib(pid, "RssAnon:"));
+            idle.Mapped.Add(StatusMib(pid, "RssFile:"));
         }
 
         var cpuSeconds = (CpuTicks(pid) - startTicks) / ticksPerSecond;
-        return (cpuSeconds / clock.Elapsed.TotalSeconds * 100, Stats.Median(rss), rss.Max());
+        idle.CpuPercent = cpuSeconds / clock.Elapsed.TotalSeconds * 100;
+        idle.LoadAfter = LoadAverage();
+        return idle;
     }
+
+    /// <summary>The first field of /proc/loadavg: runnable tasks over the last minute.</summary>
+    private static string LoadAverage() => File.ReadAllText("/proc/loadavg").Split(' ')[0];
 
     // /proc/<pid>/stat: fields 14 and 15 (utime, stime), counted after the parenthesized command name.
     private static long CpuTicks(int pid)
@@ -126,9 +145,9 @@ public sealed class AgentBenchmark : IBenchmark
         return long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
     }
 
-    private static double ResidentMib(int pid)
+    private static double StatusMib(int pid, string field)
     {
-        var line = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+        var line = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith(field, StringComparison.Ordinal));
         return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024.0;
     }
 
@@ -154,6 +173,21 @@ public sealed class AgentBenchmark : IBenchmark
                 return;
             }
         }
+    }
+
+    private sealed class Idle(string loadBefore)
+    {
+        public string LoadBefore { get; } = loadBefore;
+
+        public string LoadAfter { get; set; } = "";
+
+        public double CpuPercent { get; set; }
+
+        public List<double> Rss { get; } = [];
+
+        public List<double> Anon { get; } = [];
+
+        public List<double> Mapped { get; } = [];
     }
 
     /// <summary>The WatchStatus messages with the time each arrived.</summary>

@@ -1,3 +1,5 @@
+using GpuSplit.Planner.Catalog;
+using GpuSplit.Planner.Evidence;
 using GpuSplit.Protos.V1;
 using Grpc.Core;
 using Grpc.Net.Client;
@@ -11,13 +13,22 @@ public static class AgentClient
 
     /// <exception cref="AgentException">The agent does not answer, or refuses.</exception>
     public static Task<ObservedFootprints> FootprintsAsync(Uri agent, CancellationToken cancellationToken) =>
-        CallAsync(agent, client => client.GetFootprintsAsync(new GetFootprintsRequest(), deadline: DateTime.UtcNow + Deadline, cancellationToken: cancellationToken).ResponseAsync);
+        CallAsync(agent, "footprints", client => client.GetFootprintsAsync(new GetFootprintsRequest(), deadline: DateTime.UtcNow + Deadline, cancellationToken: cancellationToken).ResponseAsync);
 
     /// <exception cref="AgentException">The agent does not answer, or refuses.</exception>
     public static Task<AgentStatus> StatusAsync(Uri agent, CancellationToken cancellationToken) =>
-        CallAsync(agent, client => client.GetStatusAsync(new GetStatusRequest(), deadline: DateTime.UtcNow + Deadline, cancellationToken: cancellationToken).ResponseAsync);
+        CallAsync(agent, "its status", client => client.GetStatusAsync(new GetStatusRequest(), deadline: DateTime.UtcNow + Deadline, cancellationToken: cancellationToken).ResponseAsync);
 
-    private static async Task<T> CallAsync<T>(Uri agent, Func<Protos.V1.Agent.AgentClient, Task<T>> call)
+    /// <summary>The agent's field evidence from its card, as records named with the embedded catalog's models (see <see cref="AgentEvidence"/>).</summary>
+    /// <exception cref="AgentException">The agent does not answer, refuses, or is too old to keep evidence.</exception>
+    public static async Task<IReadOnlyList<EvidenceRecord>> EvidenceAsync(Uri agent, CancellationToken cancellationToken)
+    {
+        var evidence = await CallAsync(agent, "evidence",
+            client => client.GetEvidenceAsync(new GetEvidenceRequest(), deadline: DateTime.UtcNow + Deadline, cancellationToken: cancellationToken).ResponseAsync);
+        return AgentEvidence.ToRecords(evidence, CatalogReader.LoadEmbedded());
+    }
+
+    private static async Task<T> CallAsync<T>(Uri agent, string what, Func<Protos.V1.Agent.AgentClient, Task<T>> call)
     {
         using var channel = GrpcChannel.ForAddress(agent);
         try
@@ -30,7 +41,7 @@ public static class AgentClient
             {
                 StatusCode.Unavailable => $"does not answer ({e.Status.Detail})",
                 StatusCode.DeadlineExceeded => $"did not answer within {Deadline.TotalSeconds:0} s",
-                StatusCode.Unimplemented => "is an agent too old to serve footprints",
+                StatusCode.Unimplemented => $"is an agent too old to serve {what}",
                 _ => $"answered {e.StatusCode}: {e.Status.Detail}",
             };
             throw new AgentException($"the agent at {agent} {why}");

@@ -5,13 +5,14 @@ namespace GpuSplit.Planner.Evidence;
 /// <summary>
 /// What a combination of models did on a real card: one field report, kept as data. The same shape serves the
 /// embedded seed records, a user's `--evidence` file and the agent's own records. Model names are the catalog's
-/// (Immich's) names; a job switched off is null.
+/// (Immich's) names; a job switched off is null. <see cref="Concurrency"/> is null when the source does not know it
+/// (the agent's records, unless its operator configured it): not a default to assume.
 /// </summary>
 public sealed record EvidenceRecord(
     string Gpu,
     long VramMiB,
     int Workers,
-    JobConcurrency Concurrency,
+    JobConcurrency? Concurrency,
     string Clip,
     string? FacialRecognition,
     string? Ocr,

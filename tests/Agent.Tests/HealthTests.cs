@@ -84,6 +84,25 @@ public sealed class HealthTests
         Assert.Equal(1u, after.Worker.RestartCount);
     }
 
+    [Fact]
+    public async Task WatchStatus_sends_an_unchanged_picture_again_every_heartbeat()
+    {
+        var engine = await DockerEngine.MachineAsync();
+        await using var worker = await MlStandInContainer.StartAsync(engine);
+        await using var agent = await AgentUnderTest.StartAsync(worker, new Dictionary<string, string> { ["Agent:StatusHeartbeat"] = "00:00:00.100" });
+        await agent.WaitForAsync(s => s.Serving, Bound, "SERVING");
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        var statuses = Collect(agent.Client.WatchStatus(new WatchStatusRequest(), cancellationToken: stop.Token).ResponseStream, s => s, stop.Token);
+
+        // Nothing changes on a serving box (no GPU here): what keeps coming is the heartbeat, the same message each time.
+        var first = await NextAsync(statuses, s => s.Serving, "WatchStatus: serving");
+        var repeats = 0;
+        await NextAsync(statuses, s => s.Equals(first) && ++repeats == 5, "WatchStatus: the same picture five more times");
+
+        Assert.Equal(100u, first.HeartbeatMs);
+        await stop.CancelAsync();
+    }
+
     private static ChannelReader<TOut> Collect<TIn, TOut>(IAsyncStreamReader<TIn> stream, Func<TIn, TOut> select, CancellationToken cancellationToken)
     {
         var channel = Channel.CreateUnbounded<TOut>();

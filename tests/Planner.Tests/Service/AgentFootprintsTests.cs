@@ -1,7 +1,5 @@
 using System.Globalization;
-using System.Net.Http.Headers;
 using System.Text.Json;
-using GpuSplit.MlService.Predict;
 using GpuSplit.Protos.V1;
 using GpuSplit.Testing;
 using GpuSplit.Testing.Agent;
@@ -19,11 +17,10 @@ namespace GpuSplit.Planner.Tests.Service;
 /// </summary>
 public sealed class AgentFootprintsTests : IDisposable
 {
-    private const string Visual = """{"clip":{"visual":{"modelName":"ViT-B-32__openai"}}}""";
-    private const string Faces = """{"facial-recognition":{"detection":{"modelName":"buffalo_l","options":{"minScore":0.7}},"recognition":{"modelName":"buffalo_l"}}}""";
+    private const string Visual = VisualEntries;
+    private const string Faces = FacesEntries;
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(30) };
-    private static readonly byte[] Jpeg = PreviewJpeg.Encode(96, 72, quality: 80, seed: 3);
 
     private readonly TempFolder temp = new();
 
@@ -111,12 +108,7 @@ public sealed class AgentFootprintsTests : IDisposable
     /// <summary>One job's request as Immich sends it, then a moment for the agent to read the memory settle after it.</summary>
     private static async Task PredictAsync(StandInGpuBox box, string entries)
     {
-        using var form = new MultipartFormDataContent { { new StringContent(entries), "entries" } };
-        var image = new ByteArrayContent(Jpeg);
-        image.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-        form.Add(image, "image", "blob");
-        using var response = await Http.PostAsync(new Uri(box.Worker.BaseUri, "predict"), form, TestContext.Current.CancellationToken);
-        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+        await box.PredictAsync(entries);
         await Task.Delay(TimeSpan.FromMilliseconds(500), TestContext.Current.CancellationToken);
     }
 

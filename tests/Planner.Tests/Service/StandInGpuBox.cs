@@ -1,3 +1,5 @@
+using System.Net.Http.Headers;
+using GpuSplit.MlService.Predict;
 using GpuSplit.Protos.V1;
 using GpuSplit.Testing;
 using GpuSplit.Testing.Agent;
@@ -17,6 +19,14 @@ internal sealed class StandInGpuBox : IAsyncDisposable
 {
     public const string GpuName = "NVIDIA GeForce GTX 1060 6GB";
     public const long MiB = 1024 * 1024;
+
+    /// <summary>Immich's `entries` for a smart-search job's image (CLIP visual) and a face-detection job.</summary>
+    public const string VisualEntries = """{"clip":{"visual":{"modelName":"ViT-B-32__openai"}}}""";
+
+    public const string FacesEntries = """{"facial-recognition":{"detection":{"modelName":"buffalo_l","options":{"minScore":0.7}},"recognition":{"modelName":"buffalo_l"}}}""";
+
+    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(30) };
+    private static readonly byte[] Jpeg = PreviewJpeg.Encode(96, 72, quality: 80, seed: 3);
 
     /// <summary>MiB, like a 1060's real figures in spirit; the last model is too big to run at concurrency 3 with the others.</summary>
     public static readonly StandInGpu Table = new()
@@ -72,11 +82,23 @@ internal sealed class StandInGpuBox : IAsyncDisposable
 
     public static long Bytes(long mib) => mib * MiB;
 
+    /// <summary>One job's request as Immich sends it; it must succeed.</summary>
+    public async Task PredictAsync(string entries)
+    {
+        using var form = new MultipartFormDataContent { { new StringContent(entries), "entries" } };
+        var image = new ByteArrayContent(Jpeg);
+        image.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        form.Add(image, "image", "blob");
+        using var response = await Http.PostAsync(new Uri(Worker.BaseUri, "predict"), form, TestContext.Current.CancellationToken);
+        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+    }
+
     /// <summary>
     /// The agent as a process of its own watching the stand-in through Docker and the fake NVML (polling every 150 ms),
-    /// keeping what it learns in <paramref name="dataFolder"/>; returned once it serves with the GPU read.
+    /// keeping what it learns in <paramref name="dataFolder"/>, with <paramref name="settings"/> (<c>--Agent:...=...</c>)
+    /// added; returned once it serves with the GPU read.
     /// </summary>
-    public async Task<AgentProcess> StartAgentAsync(string dataFolder, int grpcPort, int metricsPort)
+    public async Task<AgentProcess> StartAgentAsync(string dataFolder, int grpcPort, int metricsPort, IEnumerable<string>? settings = null)
     {
         var agent = AgentProcess.Start(
         [
@@ -90,6 +112,7 @@ internal sealed class StandInGpuBox : IAsyncDisposable
             $"--Agent:DataFolder={dataFolder}",
             // What the learner makes of each line and reading, in the output a failing test shows.
             "--Logging:LogLevel:GpuSplit.Agent.Footprints=Debug",
+            .. settings ?? [],
         ], Environment);
         try
         {
