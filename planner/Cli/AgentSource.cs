@@ -35,7 +35,7 @@ internal static class AgentSource
         try
         {
             footprints = await AgentClient.FootprintsAsync(url, cancellationToken);
-            records = [];
+            records = await AgentClient.EvidenceAsync(url, cancellationToken);
         }
         catch (AgentException e)
         {

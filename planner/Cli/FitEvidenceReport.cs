@@ -39,7 +39,7 @@ internal static class FitEvidenceReport
         foreach (var check in calibration.Checks)
         {
             var record = check.Entry.Record;
-            var what = $"{record.Outcome.WireName()}: {record.Models()}, {record.Workers} worker(s), {record.Concurrency} on {ByteSize.FormatMiB(record.VramMiB * ByteSize.MiB)} ({record.Gpu})";
+            var what = $"{record.Outcome.WireName()}: {record.Models()}, {record.Workers} worker(s), {record.Concurrency?.ToString() ?? $"concurrency unknown (judged at {check.Bound.Concurrency})"} on {ByteSize.FormatMiB(record.VramMiB * ByteSize.MiB)} ({record.Gpu})";
             var figures = check.CalibratedPeakBytes is { } calibrated
                 ? $"estimate {ByteSize.FormatMiB(check.Bound.EstimatedPeakBytes)}, calibrated {ByteSize.FormatMiB(calibrated)}{(check.SetsCalibration ? ", sets the calibration" : "")}"
                 : $"not used: {check.Bound.NotUsed}";

@@ -9,7 +9,8 @@ namespace GpuSplit.Planner.Evidence;
 /// <param name="EstimatedPeakBytes">The model's peak for the record's combination and settings, before calibration.</param>
 /// <param name="UnboundedBytes">What in that estimate the model cannot bound: its activations and ratchet (see <see cref="Calibration"/>).</param>
 /// <param name="NotUsed">Why the record cannot be judged (a model the catalog does not have); null when it can.</param>
-public sealed record EvidenceBound(EvidenceEntry Entry, long EstimatedPeakBytes, long UnboundedBytes, string? NotUsed = null)
+/// <param name="Concurrency">The job concurrency the record was judged at: its own, or the fit's where the record does not know it (an agent that was not told Immich's settings).</param>
+public sealed record EvidenceBound(EvidenceEntry Entry, JobConcurrency Concurrency, long EstimatedPeakBytes, long UnboundedBytes, string? NotUsed = null)
 {
     public long CardBytes => Entry.Record.VramMiB * Units.ByteSize.MiB;
 }

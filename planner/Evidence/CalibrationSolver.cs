@@ -75,7 +75,7 @@ public static class CalibrationSolver
         }
 
         var failedAlike = used.FirstOrDefault(other => other.Entry.Record.Outcome.Failed() && SameModels(other.Entry.Record, record)
-            && AtMost(other.Entry.Record.Workers, other.Entry.Record.Concurrency, record.Workers, record.Concurrency) && other.CardBytes >= bound.CardBytes);
+            && AtMost(other.Entry.Record.Workers, other.Concurrency, record.Workers, bound.Concurrency) && other.CardBytes >= bound.CardBytes);
         return failedAlike is not null
             ? $"it {held}, but {Describe(failedAlike)} ran out of memory with the same models at the same or a lighter load on a card as large"
             : $"it {held}, but the correction the failed records need ({string.Join("; ", setBy.Select(Describe))}) puts it at {ByteSize.FormatMiB(calibrated)}: "

@@ -66,12 +66,12 @@ public static class EvidenceJson
         ["gpu"] = record.Gpu,
         ["vramMiB"] = record.VramMiB,
         ["workers"] = record.Workers,
-        ["concurrency"] = new JsonObject
+        ["concurrency"] = record.Concurrency is { } concurrency ? new JsonObject
         {
-            ["smartSearch"] = record.Concurrency.SmartSearch,
-            ["faceDetection"] = record.Concurrency.FaceDetection,
-            ["ocr"] = record.Concurrency.Ocr,
-        },
+            ["smartSearch"] = concurrency.SmartSearch,
+            ["faceDetection"] = concurrency.FaceDetection,
+            ["ocr"] = concurrency.Ocr,
+        } : null,
         ["clip"] = record.Clip,
         ["facialRecognition"] = record.FacialRecognition,
         ["ocr"] = record.Ocr,
@@ -92,19 +92,23 @@ public static class EvidenceJson
         var outcomeText = RequiredString(element, "outcome", where);
         var outcome = Enum.GetValues<EvidenceOutcome>().Where(o => o.WireName() == outcomeText).Cast<EvidenceOutcome?>().SingleOrDefault()
             ?? throw new EvidenceException($"{where}: outcome '{outcomeText}' is not one of oom, unstable, works, comfortable");
-        if (!element.TryGetProperty("concurrency", out var concurrency) || concurrency.ValueKind != JsonValueKind.Object)
+        // null or absent: the reporter did not know Immich's job concurrency; the fit judges the record at its own.
+        var concurrency = element.TryGetProperty("concurrency", out var given) && given.ValueKind != JsonValueKind.Null ? given : (JsonElement?)null;
+        if (concurrency is { ValueKind: not JsonValueKind.Object })
         {
-            throw new EvidenceException($"{where}: concurrency must be an object with smartSearch, faceDetection and ocr");
+            throw new EvidenceException($"{where}: concurrency must be an object with smartSearch, faceDetection and ocr, or null when unknown");
         }
 
         return new EvidenceRecord(
             RequiredString(element, "gpu", where),
             Count(element, "vramMiB", where, 1, long.MaxValue),
             (int)Count(element, "workers", where, 1, 64),
-            new JobConcurrency(
-                (int)Count(concurrency, "smartSearch", $"{where}: concurrency", 1, 64),
-                (int)Count(concurrency, "faceDetection", $"{where}: concurrency", 1, 64),
-                (int)Count(concurrency, "ocr", $"{where}: concurrency", 1, 64)),
+            concurrency is { } c
+                ? new JobConcurrency(
+                    (int)Count(c, "smartSearch", $"{where}: concurrency", 1, 64),
+                    (int)Count(c, "faceDetection", $"{where}: concurrency", 1, 64),
+                    (int)Count(c, "ocr", $"{where}: concurrency", 1, 64))
+                : null,
             RequiredString(element, "clip", where),
             OptionalName(element, "facialRecognition", where),
             OptionalName(element, "ocr", where),

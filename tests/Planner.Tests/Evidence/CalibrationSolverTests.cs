@@ -12,7 +12,7 @@ public sealed class CalibrationSolverTests
     private static EvidenceBound Bound(EvidenceOutcome outcome, long estimate, long unbounded, long card = 6000, string clip = "clip-a", int workers = 1,
         string source = "test") =>
         new(new EvidenceEntry(new EvidenceRecord("GPU", card, workers, JobConcurrency.Seed, clip, "face", "ocr", outcome, source), EvidenceOrigin.File, "test.json"),
-            estimate * MiB, unbounded * MiB);
+            JobConcurrency.Seed, estimate * MiB, unbounded * MiB);
 
     [Fact]
     public void No_record_no_correction()
