@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text.Json;
-using GpuSplit.MlService.Predict;
+using GpuSplit.Planner.Service;
 using GpuSplit.Protos.V1;
 using GpuSplit.Testing;
 using GpuSplit.Testing.Agent;
