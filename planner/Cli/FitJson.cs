@@ -142,14 +142,21 @@ internal static class FitJson
         ["measuredAt"] = measured.MeasuredAt,
     };
 
-    private static JsonObject SettingsNode(ImmichSettings settings)
+    private static JsonObject SettingsNode(ImmichSettings settings) => new()
     {
-        var environment = new JsonObject();
-        foreach (var (name, value) in settings.Environment)
+        ["env"] = Variables(settings.Environment),
+        ["config"] = settings.Config.DeepClone(),
+        ["searchFallbackEnv"] = Variables(settings.SearchFallbackEnvironment),
+    };
+
+    private static JsonObject Variables(IReadOnlyDictionary<string, string> variables)
+    {
+        var node = new JsonObject();
+        foreach (var (name, value) in variables)
         {
-            environment[name] = value;
+            node[name] = value;
         }
 
-        return new JsonObject { ["env"] = environment, ["config"] = settings.Config.DeepClone() };
+        return node;
     }
 }

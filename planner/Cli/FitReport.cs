@@ -165,6 +165,11 @@ internal static class FitReport
 
         console.WriteLine("Immich server config (Administration > Settings, or the file IMMICH_CONFIG_FILE names):");
         console.WriteLine(settings.Config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        console.WriteLine("Search fallback on the always-on box (deploy/always-on/compose.yaml reads it from .env; the same CLIP model, or searches match nothing):");
+        foreach (var (name, value) in settings.SearchFallbackEnvironment)
+        {
+            console.WriteLine($"  {name}={value}");
+        }
     }
 
     private static void Row(Table table, string term, long bytes, string what) =>

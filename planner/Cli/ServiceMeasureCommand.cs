@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using GpuSplit.MlService.Docker;
-using GpuSplit.MlService.Predict;
 using GpuSplit.Nvml;
 using GpuSplit.Planner.Agent;
 using GpuSplit.Planner.Catalog;
@@ -272,7 +271,11 @@ internal static class ServiceMeasureCommand
     {
         if (file is null)
         {
-            return PreviewJpeg.Default;
+            // libvips is found on this machine, not carried by the planner (PreviewJpeg): `fit` stays small, and a
+            // machine without it measures with one of its own previews.
+            return PreviewJpeg.Unavailable is { } why
+                ? throw new UsageException($"measure --service: no preview JPEG to send: {why}; pass --image with a preview from your library (upload/thumbs/.../*_preview.jpeg), or install libvips (Debian and Ubuntu: apt install libvips42)")
+                : PreviewJpeg.Default;
         }
 
         byte[] bytes;

@@ -33,8 +33,8 @@ public sealed partial class DeploymentFilesTests
         }
 
         Assert.Contains($"container_name: {new WorkerOptions().Container}", compose, StringComparison.Ordinal);
-        Assert.Contains("MACHINE_LEARNING_WORKERS: 1", compose, StringComparison.Ordinal);
-        Assert.Contains("MACHINE_LEARNING_MODEL_TTL: 300", compose, StringComparison.Ordinal);
+        Assert.Contains("MACHINE_LEARNING_WORKERS: ${MACHINE_LEARNING_WORKERS:-1}", compose, StringComparison.Ordinal);
+        Assert.Contains("MACHINE_LEARNING_MODEL_TTL: ${MACHINE_LEARNING_MODEL_TTL:-300}", compose, StringComparison.Ordinal);
         Assert.Contains("/var/run/docker.sock:/var/run/docker.sock", compose, StringComparison.Ordinal);
     }
 

@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text.Json;
-using GpuSplit.MlService.Predict;
+using GpuSplit.Planner.Service;
 using GpuSplit.Protos.V1;
 using GpuSplit.Shim.Tests.Infrastructure;
 using Microsoft.Extensions.Time.Testing;

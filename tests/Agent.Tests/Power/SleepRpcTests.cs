@@ -33,7 +33,10 @@ public sealed class SleepRpcTests : IDisposable
         await using var nvml = await FakeNvml.StartAsync(FakeNvmlState.OneGtx1060(workerOnCard, new FakeGpuProcess(4242, 3500 * Mib)),
             TestContext.Current.CancellationToken);
         var marker = Path.Combine(_folder.FullName, "suspended");
-        await using var agent = await AgentUnderTest.StartAsync(worker, Settings(marker, FakeNvml.LibraryPath));
+        // The box stays "asleep" (the command runs, so the status keeps saying going to sleep) until the test wakes it:
+        // the independent client below is asked inside that state however slowly it starts, not inside a window.
+        var wake = Path.Combine(_folder.FullName, "wake");
+        await using var agent = await AgentUnderTest.StartAsync(worker, Settings(marker, FakeNvml.LibraryPath, wake));
         await agent.WaitForAsync(s => s.Serving && s.Gpu.Gpus.Count == 1 && s.Gpu.Gpus[0].Processes.Count == 2 && s.Gpu.Gpus[0].Processes.Any(p => p.IsWorker),
             Bound, "SERVING with both processes on the card, the worker's recognized");
 
@@ -74,7 +77,8 @@ public sealed class SleepRpcTests : IDisposable
         Assert.True(ranAt >= since.AddTicks(-(since.Ticks % TimeSpan.TicksPerMillisecond)), $"the command ran at {ranAt:O}, the status said going to sleep at {since:O}");
         Assert.Equal("suspend", ran.Split('|')[1]);
 
-        // A real box would be asleep now; here it stays up, and the flag clears.
+        // A real box would be asleep now; here it wakes when told, and the flag clears.
+        await File.WriteAllTextAsync(wake, "", TestContext.Current.CancellationToken);
         var awake = await agent.WaitForAsync(s => !s.Power.GoingToSleep && s.Serving, Bound, "awake and serving again after the command");
         Assert.Equal("", awake.Power.CommandError);
     }
@@ -134,12 +138,15 @@ public sealed class SleepRpcTests : IDisposable
         Assert.Equal((false, SleepRefusal.NotConfigured), (notConfigured.Accepted, notConfigured.Refusal));
     }
 
-    private Dictionary<string, string> Settings(string marker, string? nvmlLibrary)
+    /// <param name="wake">When set, the sleep command returns only once this file exists: the box is "asleep" until the test wakes it.</param>
+    private Dictionary<string, string> Settings(string marker, string? nvmlLibrary, string? wake = null)
     {
         RequiredPart.Require(!OperatingSystem.IsWindows() && File.Exists("/bin/sh"), "/bin/sh (runs the test's sleep script)");
         var script = Path.Combine(_folder.FullName, "sleep.sh");
-        // Milliseconds since the epoch, then the arguments: when and how the agent ran it.
-        File.WriteAllText(script, "#!/bin/sh\nprintf '%s|%s' \"$(date +%s%3N)\" \"$2\" > \"$1.tmp\" && mv \"$1.tmp\" \"$1\"\n");
+        // Milliseconds since the epoch, then the arguments: when and how the agent ran it. Then, if given a wake file,
+        // it waits for that file to appear.
+        File.WriteAllText(script, "#!/bin/sh\nprintf '%s|%s' \"$(date +%s%3N)\" \"$2\" > \"$1.tmp\" && mv \"$1.tmp\" \"$1\"\n"
+            + "if [ -n \"$3\" ]; then while [ ! -e \"$3\" ]; do sleep 0.05; done; fi\n");
         if (!OperatingSystem.IsWindows())
         {
             File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
@@ -154,6 +161,13 @@ public sealed class SleepRpcTests : IDisposable
             ["Agent:Sleep:Delay"] = "00:00:01",
             ["Agent:Sleep:ClearAfter"] = "00:00:01",
         };
+        if (wake is not null)
+        {
+            settings["Agent:Sleep:Arguments:2"] = wake;
+            // The command lasts as long as the test keeps the box asleep; it must not be stopped as hung meanwhile.
+            settings["Agent:Sleep:Timeout"] = "00:05:00";
+        }
+
         if (nvmlLibrary is not null)
         {
             settings["Agent:Gpu:Enabled"] = "true";

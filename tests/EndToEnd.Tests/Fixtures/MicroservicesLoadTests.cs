@@ -1,4 +1,4 @@
-using GpuSplit.MlService.Predict;
+using GpuSplit.Planner.Service;
 using GpuSplit.Planner.Memory;
 using GpuSplit.Testing;
 using GpuSplit.Testing.GpuBox;

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
-using GpuSplit.MlService.Predict;
+using GpuSplit.Planner.Service;
 using GpuSplit.Testing;
 using GpuSplit.Testing.Immich;
 using GpuSplit.Testing.Processes;

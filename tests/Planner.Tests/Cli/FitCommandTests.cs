@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using GpuSplit.Planner.Catalog;
 using GpuSplit.Planner.Onnx;
 using GpuSplit.Planner.Units;
 
@@ -40,7 +41,10 @@ public sealed class FitCommandTests
 
         Assert.Equal(6144 - (int)plan["peakMiB"]!, (int)plan["headroomMiB"]!, tolerance: 1);
         var candidates = document["candidates"]!.AsArray();
-        Assert.Equal(7 * 4 * 3, candidates.Count);
+        // Every CLIP model with every face model and every OCR model or none.
+        var catalog = CatalogReader.LoadEmbedded();
+        Assert.Equal(catalog.ForTask(ModelTask.Clip).Count() * catalog.ForTask(ModelTask.FacialRecognition).Count()
+            * (catalog.ForTask(ModelTask.Ocr).Count() + 1), candidates.Count);
         Assert.All(candidates, c => Assert.Contains((string)c!["verdict"]!, new[] { "oom", "unstable", "fits", "comfortable" }));
         Assert.All(candidates, c =>
         {

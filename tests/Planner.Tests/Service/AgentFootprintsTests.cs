@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using GpuSplit.Planner.Service;
 using GpuSplit.Protos.V1;
 using GpuSplit.Testing;
 using GpuSplit.Testing.Agent;

@@ -156,6 +156,30 @@ public sealed class MeasureServiceTests : IDisposable
 
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(30) };
 
+    /// <summary>
+    /// The planner carries no libvips; the tests' own (NetVips.Native, beside this assembly) goes on its library path,
+    /// as `apt install libvips42` would put one on the box's.
+    /// </summary>
+    private static readonly string Libvips = Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native");
+
+    [Fact]
+    public async Task Without_libvips_measure_service_says_in_one_line_to_pass_a_preview_or_install_it()
+    {
+        RequiredPart.Require(OperatingSystem.IsLinux(), "Linux (the library paths below are Linux's)");
+        if (new[] { "/usr/lib/x86_64-linux-gnu", "/usr/lib", "/usr/local/lib" }.Any(d => File.Exists(Path.Combine(d, "libvips.so.42"))))
+        {
+            Assert.Skip("this machine has libvips installed: the planner finds it there");
+        }
+
+        var run = await PlannerProcess.RunAsync("measure", "--service", $"http://127.0.0.1:{FreePort.Next()}", "--only", "ViT-B-32__openai");
+
+        Assert.Equal(2, run.ExitCode);
+        var line = Assert.Single(run.ErrorLines);
+        Assert.StartsWith("planner: measure --service: no preview JPEG to send: libvips could not be loaded", line, StringComparison.Ordinal);
+        Assert.Contains("pass --image", line, StringComparison.Ordinal);
+        Assert.Contains("apt install libvips42", line, StringComparison.Ordinal);
+    }
+
     private Task<PlannerProcess.Result> Measure(StandInGpuBox box, params string[] args) => Measure(box, box.Worker.BaseUri, args);
 
     /// <summary>The planner on the box: its container and a measurements file of the test's own unless the arguments name others.</summary>
@@ -165,5 +189,5 @@ public sealed class MeasureServiceTests : IDisposable
             .. args.Contains("--container") ? [] : new[] { "--container", box.Worker.Name },
             .. args.Contains("--out") ? [] : new[] { "--out", temp.File("measurements.json") },
         ],
-        box.Environment);
+        new Dictionary<string, string>(box.Environment) { ["LD_LIBRARY_PATH"] = Libvips });
 }

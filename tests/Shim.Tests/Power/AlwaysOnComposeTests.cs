@@ -37,7 +37,8 @@ public sealed partial class AlwaysOnComposeTests
         var compose = await File.ReadAllTextAsync(ComposePath(), TestContext.Current.CancellationToken);
         var service = compose[compose.IndexOf("\n  immich-machine-learning-cpu:", StringComparison.Ordinal)..];
 
-        Assert.Contains("MACHINE_LEARNING_PRELOAD__CLIP__TEXTUAL: ViT-B-32__openai", service, StringComparison.Ordinal);
+        // The model is the plan's CLIP, from .env (planner fit prints the line); tests/Planner.Tests/Deploy checks the name.
+        Assert.Contains("MACHINE_LEARNING_PRELOAD__CLIP__TEXTUAL: \"${MACHINE_LEARNING_PRELOAD__CLIP__TEXTUAL:?", service, StringComparison.Ordinal);
         Assert.DoesNotContain("PRELOAD__CLIP__VISUAL", service, StringComparison.Ordinal);
         Assert.DoesNotContain("PRELOAD__FACIAL", service, StringComparison.Ordinal);
         Assert.DoesNotContain("PRELOAD__OCR", service, StringComparison.Ordinal);

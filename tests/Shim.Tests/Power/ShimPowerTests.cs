@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
-using GpuSplit.MlService.Predict;
+using GpuSplit.Planner.Service;
 using GpuSplit.Shim.Immich;
 using GpuSplit.Shim.Power;
 using GpuSplit.Shim.Tests.Infrastructure;

@@ -1,6 +1,6 @@
 using System.IO.Pipelines;
 using System.Text;
-using GpuSplit.MlService.Predict;
+using GpuSplit.Planner.Service;
 using GpuSplit.Shim.Classification;
 using GpuSplit.Shim.Tests.Infrastructure;
 using Microsoft.AspNetCore.Http;

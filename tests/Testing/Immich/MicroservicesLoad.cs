@@ -20,7 +20,7 @@ public sealed record LoadOptions(Uri MachineLearningUrl)
     public string SearchQuery { get; init; } = "a dog on the beach";
 
     /// <summary>The preview JPEG every job sends.</summary>
-    public byte[] PreviewJpeg { get; init; } = MlService.Predict.PreviewJpeg.Default;
+    public byte[] PreviewJpeg { get; init; } = Planner.Service.PreviewJpeg.Default;
 
     /// <summary>Node's fetch (undici): 10 s to connect.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);

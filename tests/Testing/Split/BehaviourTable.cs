@@ -63,7 +63,7 @@ public sealed record OffRow(
     TimeSpan? ShimNoticed,
     string Parts)
 {
-    /// <summary>Searches sent while the box was off.</summary>
+    /// <summary>Searches sent while the box was off: after its link was down (<see cref="PowerOff"/>), before the power came back.</summary>
     public IReadOnlyList<SearchOutcome> SearchesWhileOff => [.. Load.Searches.Where(s => s.Sent >= PowerOff && s.Sent < PowerOn)];
 
     /// <summary>From the power coming back to the first job completed after it (the agent and the ML container boot first).</summary>
@@ -150,8 +150,11 @@ public static class BehaviourTable
         try
         {
             await Task.Delay(settings.LeadIn, cancellationToken);
-            var down = load.Now;
-            await rig.PowerOffAsync(cancellationToken);
+            // The outage starts when the link is down, not when it was asked for: a search sent just before that is
+            // answered by the box, rightly.
+            TimeSpan? cut = null;
+            await rig.PowerOffAsync(() => cut = load.Now, cancellationToken);
+            var down = cut!.Value;
             TimeSpan? noticed = null;
             var clock = System.Diagnostics.Stopwatch.StartNew();
             while (clock.Elapsed < settings.OffPeriod)

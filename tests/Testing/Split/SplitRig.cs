@@ -150,10 +150,15 @@ public sealed class SplitRig : IAsyncDisposable
     /// container is killed. Its engine keeps the stopped container, as Docker does across a reboot with compose's
     /// <c>restart: "no"</c>.
     /// </summary>
-    public async Task PowerOffAsync(CancellationToken cancellationToken = default)
+    public Task PowerOffAsync(CancellationToken cancellationToken = default) => PowerOffAsync(() => { }, cancellationToken);
+
+    /// <param name="linkCut">Called the moment the link is down: from then on no request reaches the box.</param>
+    /// <param name="cancellationToken">Stops the switching.</param>
+    public async Task PowerOffAsync(Action linkCut, CancellationToken cancellationToken = default)
     {
         PoweredOn = false;
         await Box.SleepAsync(cancellationToken);
+        linkCut();
         await Agent.DisposeAsync();
         await Ml.Engine.CheckedAsync("kill", Ml.Name);
     }
