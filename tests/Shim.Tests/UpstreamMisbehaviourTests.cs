@@ -27,11 +27,8 @@ public sealed class UpstreamMisbehaviourTests
     [InlineData(Misbehaviour.EmptyChunked200, "empty-answer")]
     public async Task A_job_the_box_did_not_do_is_held_and_sent_again_and_its_answer_is_the_second_attempts(Misbehaviour fault, string reason)
     {
-        await using var ml = MisbehavingMl.Start(fault);
-        await using var agent = await TestAgent.StartAsync(Ct);
-        agent.Serve();
-        await using var shim = await ShimUnderTest.StartAsync([(ml.Address, agent.Address)], ShortTimeout);
-        await shim.WaitForStateAsync(0, "online");
+        await using var rig = await Rig.StartAsync(fault);
+        var (ml, agent, shim) = (rig.Ml, rig.Agent, rig.Shim);
 
         var job = shim.Client.SendAsync(ImmichPredictRequest.Job(JobKind.SmartSearch, PreviewJpeg.Small()), Ct);
         await shim.WaitForHeldAsync(1);
@@ -52,12 +49,9 @@ public sealed class UpstreamMisbehaviourTests
     [InlineData(Misbehaviour.CutChunked200)]
     public async Task An_answer_cut_after_it_started_is_a_cut_connection_to_Immich_never_a_whole_200_and_is_not_sent_again(Misbehaviour fault)
     {
-        await using var ml = MisbehavingMl.Start(fault);
-        await using var agent = await TestAgent.StartAsync(Ct);
-        agent.Serve();
         // Bounds the test if the job were wrongly held to be sent again.
-        await using var shim = await ShimUnderTest.StartAsync([(ml.Address, agent.Address)], [.. ShortTimeout, ("HoldLimit", "00:00:10")]);
-        await shim.WaitForStateAsync(0, "online");
+        await using var rig = await Rig.StartAsync(fault, ("HoldLimit", "00:00:10"));
+        var (ml, shim) = (rig.Ml, rig.Shim);
 
         var error = await Record.ExceptionAsync(async () =>
         {
@@ -74,11 +68,8 @@ public sealed class UpstreamMisbehaviourTests
     [Fact]
     public async Task A_plain_500_is_the_box_s_word_about_the_job_and_goes_to_Immich_as_it_is()
     {
-        await using var ml = MisbehavingMl.Start(Misbehaviour.Plain500);
-        await using var agent = await TestAgent.StartAsync(Ct);
-        agent.Serve();
-        await using var shim = await ShimUnderTest.StartAsync([(ml.Address, agent.Address)], ShortTimeout);
-        await shim.WaitForStateAsync(0, "online");
+        await using var rig = await Rig.StartAsync(Misbehaviour.Plain500);
+        var (ml, shim) = (rig.Ml, rig.Shim);
 
         using var response = await shim.Client.SendAsync(ImmichPredictRequest.Job(JobKind.Ocr, PreviewJpeg.Small()), Ct);
 
@@ -95,16 +86,40 @@ public sealed class UpstreamMisbehaviourTests
     [InlineData(Misbehaviour.ResetBeforeHead)]
     public async Task A_search_the_box_did_not_do_gets_a_503_at_once_never_a_200(Misbehaviour fault)
     {
-        await using var ml = MisbehavingMl.Start(fault);
-        await using var agent = await TestAgent.StartAsync(Ct);
-        agent.Serve();
-        await using var shim = await ShimUnderTest.StartAsync([(ml.Address, agent.Address)], ShortTimeout);
-        await shim.WaitForStateAsync(0, "online");
+        await using var rig = await Rig.StartAsync(fault);
+        var (ml, shim) = (rig.Ml, rig.Shim);
 
         using var response = await shim.Client.SendAsync(ImmichPredictRequest.Search("a dog on the beach"), Ct);
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
         Assert.Contains("gpu-host-unavailable", await response.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
         Assert.Equal(1, ml.Calls);
+    }
+
+    /// <summary>The misbehaving ML service, a serving agent for it, and a shim with a short response timeout, online.</summary>
+    private sealed class Rig(MisbehavingMl ml, TestAgent agent, ShimUnderTest shim) : IAsyncDisposable
+    {
+        public MisbehavingMl Ml => ml;
+
+        public TestAgent Agent => agent;
+
+        public ShimUnderTest Shim => shim;
+
+        public static async Task<Rig> StartAsync(Misbehaviour fault, params (string, string)[] settings)
+        {
+            var ml = MisbehavingMl.Start(fault);
+            var agent = await TestAgent.StartAsync(Ct);
+            agent.Serve();
+            var shim = await ShimUnderTest.StartAsync([(ml.Address, agent.Address)], [.. ShortTimeout, .. settings]);
+            await shim.WaitForStateAsync(0, "online");
+            return new Rig(ml, agent, shim);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await shim.DisposeAsync();
+            await agent.DisposeAsync();
+            await ml.DisposeAsync();
+        }
     }
 }
