@@ -22,6 +22,7 @@ public sealed class BadInputTests : IDisposable
         { "empty", "the file is empty" },
         { "huge-length", "truncated" },
         { "huge-inner-length", "truncated" },
+        { "huge-name", "more than the 16 MiB one may take" },
         { "huge-dims", "too large" },
         { "external-offset-overflow", "external data file" },
         { "directory", "is a folder, not a file" },
@@ -149,6 +150,10 @@ public sealed class BadInputTests : IDisposable
             case "huge-inner-length":
                 // A graph of 12 bytes whose first initializer (field 5) claims 2^62 of them; the file is longer than the graph.
                 File.WriteAllBytes(path, [0x3A, 12, 0x2A, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x40, 0, 0, .. new byte[64]]);
+                break;
+            case "huge-name":
+                // ModelProto.producer_name (field 2) of 20 MiB, all there: read whole, it would be allocated whole.
+                File.WriteAllBytes(path, [0x12, 0x80, 0x80, 0x80, 0x0A, .. new byte[20 << 20]]);
                 break;
             case "huge-dims":
                 var model = MatMul(4);
