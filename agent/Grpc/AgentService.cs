@@ -13,12 +13,16 @@ namespace GpuSplit.Agent.Grpc;
 public sealed partial class AgentService(AgentState state, WorkerSignals signals, SleepCoordinator sleep, FootprintLearner footprints,
     FootprintStore store, TimeProvider time, IOptions<AgentOptions> options, ILogger<AgentService> logger) : Protos.V1.Agent.AgentBase
 {
-    public override Task<AgentStatus> GetStatus(GetStatusRequest request, ServerCallContext context) =>
-        Task.FromResult(StatusMapper.ToProto(state.Current));
+    public override Task<AgentStatus> GetStatus(GetStatusRequest request, ServerCallContext context)
+    {
+        BearerToken.DemandRead(context, options.Value, "GetStatus");
+        return Task.FromResult(StatusMapper.ToProto(state.Current));
+    }
 
     /// <summary>Sends the picture at once, then on every change, and at least every heartbeat.</summary>
     public override async Task WatchStatus(WatchStatusRequest request, IServerStreamWriter<AgentStatus> responseStream, ServerCallContext context)
     {
+        BearerToken.DemandRead(context, options.Value, "WatchStatus");
         var cancellationToken = context.CancellationToken;
         var heartbeat = options.Value.StatusHeartbeat;
         AgentSnapshot? lastSnapshot = null;
@@ -81,9 +85,12 @@ public sealed partial class AgentService(AgentState state, WorkerSignals signals
         return sleep.RequestAsync(request.Reason, SleepChecks.From(state.Current), context.CancellationToken);
     }
 
-    /// <summary>What the agent learned about the models' GPU memory; read-only, so no token.</summary>
-    public override Task<ObservedFootprints> GetFootprints(GetFootprintsRequest request, ServerCallContext context) =>
-        Task.FromResult(FootprintsMapper.ToProto(footprints.Summary));
+    /// <summary>What the agent learned about the models' GPU memory; read-only, so open unless a read token is set.</summary>
+    public override Task<ObservedFootprints> GetFootprints(GetFootprintsRequest request, ServerCallContext context)
+    {
+        BearerToken.DemandRead(context, options.Value, "GetFootprints");
+        return Task.FromResult(FootprintsMapper.ToProto(footprints.Summary));
+    }
 
     /// <summary>The field evidence from this card; read-only, so no token.</summary>
     public override Task<ObservedEvidence> GetEvidence(GetEvidenceRequest request, ServerCallContext context) =>

@@ -16,6 +16,12 @@ public sealed class AgentOptions
     /// <summary>Bearer token for calls that change anything (RestartWorker, Sleep). Unset: those calls are refused.</summary>
     public string? Token { get; set; }
 
+    /// <summary>
+    /// Bearer token for the read-only calls (GetStatus, WatchStatus, GetFootprints), which tell the worker's URL, its
+    /// container and the GPU. Unset: they are open to anyone who can reach the port. <see cref="Token"/> is accepted too.
+    /// </summary>
+    public string? ReadToken { get; set; }
+
     /// <summary>How often the GPU is read and the worker pinged.</summary>
     [Range(typeof(TimeSpan), "00:00:00.050", "00:10:00")]
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);

@@ -21,6 +21,12 @@ public static class CatalogReader
 
     public static ModelCatalog LoadFile(string path)
     {
+        if (Directory.Exists(path))
+        {
+            // Opening a folder fails as "access denied" on Linux, which would send the user after permissions.
+            throw new CatalogException($"{path}: is a folder, not a file");
+        }
+
         FileStream stream;
         try
         {

@@ -28,7 +28,7 @@ internal static class InspectCommand
             catch (OnnxFormatException e)
             {
                 await parsed.InvocationConfiguration.Error.WriteLineAsync($"planner inspect: {e.Message}");
-                return 1;
+                return PlannerCli.UsageError;
             }
 
             if (parsed.GetValue(json))

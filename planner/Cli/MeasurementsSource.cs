@@ -21,6 +21,11 @@ internal static class MeasurementsSource
     public static async Task<(ModelCatalog Catalog, IReadOnlyList<MeasuredCombination> Combinations, FigureContext? Context)> ApplyAsync(ModelCatalog catalog, FileInfo? file,
         FileInfo? catalogFile, string? gpu, TextWriter error)
     {
+        if (file is not null && Directory.Exists(file.FullName))
+        {
+            throw new UsageException($"--measurements: '{file.FullName}' is a folder, not a file");
+        }
+
         if (file is { Exists: false })
         {
             throw new UsageException($"--measurements: '{file.FullName}' does not exist");

@@ -23,6 +23,11 @@ internal static class ModelFilesSource
             return catalog;
         }
 
+        if (File.Exists(folder.FullName))
+        {
+            throw new UsageException($"--models: '{folder.FullName}' is a file, not a folder; give the model cache folder");
+        }
+
         CacheScan scan;
         try
         {

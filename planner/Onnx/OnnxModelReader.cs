@@ -18,6 +18,12 @@ public static class OnnxModelReader
     public static OnnxModelInfo Read(string path)
     {
         var full = System.IO.Path.GetFullPath(path);
+        if (Directory.Exists(full))
+        {
+            // Opening a folder fails as "access denied" on Linux, which would send the user after permissions.
+            throw new OnnxFormatException($"{path}: is a folder, not a file");
+        }
+
         FileStream stream;
         try
         {
@@ -314,7 +320,7 @@ public static class OnnxModelReader
 
             var dense = new TensorFacts { Name = values.Name, DataType = values.DataType };
             dense.Dims.AddRange(dims);
-            dense.Bytes = OnnxElementType.Bytes(values.DataType, Elements(dense));
+            dense.Bytes = BytesOf(dense, Elements(dense));
             return dense;
         }
 
@@ -332,7 +338,7 @@ public static class OnnxModelReader
             }
 
             var elements = Elements(t);
-            var bytes = OnnxElementType.Bytes(t.DataType, elements);
+            var bytes = BytesOf(t, elements);
             var shape = $"[{string.Join(",", t.Dims)}] {OnnxElementType.Name(t.DataType)}";
             if (t.IsExternal)
             {
@@ -378,10 +384,11 @@ public static class OnnxModelReader
                 throw new OnnxFormatException($"{path}: the external data file '{location}' of {label} is missing");
             }
 
-            if (offset + length > file.Length)
+            // Compared without adding, so an offset near long.MaxValue cannot wrap around and pass.
+            if (length > file.Length || offset > file.Length - length)
             {
                 throw new OnnxFormatException(
-                    $"{path}: the external data file '{location}' holds {file.Length} bytes, {label} needs bytes {offset} to {offset + length} (truncated?)");
+                    $"{path}: the external data file '{location}' holds {file.Length} bytes, {label} needs {length} bytes from byte {offset} (truncated?)");
             }
 
             externalFiles.Add(location);
@@ -402,11 +409,33 @@ public static class OnnxModelReader
                     throw reader.Corrupt($"tensor '{t.Name}' has a negative dimension {dim}");
                 }
 
-                elements = checked(elements * dim);
+                try
+                {
+                    elements = checked(elements * dim);
+                }
+                catch (OverflowException)
+                {
+                    throw TooLarge(t);
+                }
             }
 
             return elements;
         }
+
+        private long BytesOf(TensorFacts t, long elements)
+        {
+            try
+            {
+                return OnnxElementType.Bytes(t.DataType, elements);
+            }
+            catch (OverflowException)
+            {
+                throw TooLarge(t);
+            }
+        }
+
+        private OnnxFormatException TooLarge(TensorFacts t) =>
+            reader.Corrupt($"tensor '{t.Name}' has a shape too large to count in 64 bits [{string.Join(",", t.Dims)}]");
 
         private void Count(TensorFacts tensor, bool constant)
         {

@@ -75,8 +75,19 @@ internal sealed class ProtoWireReader(Stream stream, string fileName)
         return (long)length;
     }
 
+    /// <summary>
+    /// The largest field read into memory. Only names, value types, operator sets and external data entries are read
+    /// (bytes to kilobytes); weights are skipped. A length within the file can still be as large as the file.
+    /// </summary>
+    public const int MaxReadBytes = 16 * 1024 * 1024;
+
     public byte[] ReadBytes(long length)
     {
+        if (length > MaxReadBytes)
+        {
+            throw Corrupt($"a name or type field of {length} bytes at byte {stream.Position}, more than the {MaxReadBytes >> 20} MiB one may take");
+        }
+
         var buffer = new byte[length];
         stream.ReadExactly(buffer);
         return buffer;

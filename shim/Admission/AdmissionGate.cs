@@ -166,7 +166,7 @@ public sealed class AdmissionGate(
     {
         var (state, what) = outcome.Reason switch
         {
-            ReplayReasons.OutOfMemory or ReplayReasons.WorkerFailed or ReplayReasons.GatewayError =>
+            ReplayReasons.OutOfMemory or ReplayReasons.WorkerFailed or ReplayReasons.GatewayError or ReplayReasons.EmptyAnswer =>
                 (HostStates.MlFailing, $"its ML service answered {outcome.Detail}"),
             ReplayReasons.BoxGone => (HostStates.MlUnreachable, "it vanished while working on a request"),
             _ => (HostStates.MlUnreachable, $"its ML service at {upstream.Url.Authority} failed before answering ({outcome.Detail})"),

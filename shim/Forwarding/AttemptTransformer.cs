@@ -40,13 +40,19 @@ public sealed class AttemptTransformer(ITransientFailurePolicy policy, bool insp
             var body = await proxyResponse.Content.ReadAsStringAsync(cancellationToken);
             if (policy.ForAnswer(status, body) is { } reason)
             {
-                Verdict = reason;
-                VerdictDetail = $"{status} {Shorten(body)}";
+                Suppress(reason, $"{status} {Shorten(body)}");
                 return false;
             }
         }
 
         return await base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
+    }
+
+    /// <summary>Takes the box's answer for a transient failure that is not passed on.</summary>
+    public void Suppress(string reason, string detail)
+    {
+        Verdict = reason;
+        VerdictDetail = detail;
     }
 
     private static string Shorten(string body) => body.Length <= 200 ? body : body[..200] + "…";

@@ -24,4 +24,5 @@ public static class ReplayReasons
     public const string OutOfMemory = "out-of-memory";
     public const string WorkerFailed = "worker-failed";
     public const string GatewayError = "gateway-error";
+    public const string EmptyAnswer = "empty-answer";
 }

@@ -90,10 +90,17 @@ public sealed class UpstreamForwarder : IDisposable
 
         if (error == ForwarderError.None && transformer.Verdict is null)
         {
-            return new ForwardOutcome(ForwardResult.Answered, context.Response.StatusCode, error, null);
+            if (!inspectErrors || !IsEmptySuccess(context))
+            {
+                return new ForwardOutcome(ForwardResult.Answered, context.Response.StatusCode, error, null);
+            }
+
+            // Immich's ML service answers every /predict with JSON; a 2xx without a byte of it is no work done, and
+            // the client must not take it for an answer. Nothing was written yet: YARP writes the head with the first byte.
+            transformer.Suppress(ReplayReasons.EmptyAnswer, $"{context.Response.StatusCode} with an empty body");
         }
 
-                var detail = transformer.VerdictDetail
+        var detail = transformer.VerdictDetail
             ?? context.Features.Get<IForwarderErrorFeature>()?.Exception?.GetBaseException().Message
             ?? error.ToString();
         var reason = transformer.Verdict ?? (abandon.IsCancellationRequested ? ReplayReasons.BoxGone : _failures.ForTransport(error));
@@ -108,6 +115,9 @@ public sealed class UpstreamForwarder : IDisposable
 
         return new ForwardOutcome(ForwardResult.Failed, context.Response.StatusCode, error, detail);
     }
+
+    private static bool IsEmptySuccess(HttpContext context) =>
+        HttpMethods.IsPost(context.Request.Method) && context.Response.StatusCode is >= 200 and < 300 && !context.Response.HasStarted;
 
     public void Dispose() => _client.Dispose();
 }

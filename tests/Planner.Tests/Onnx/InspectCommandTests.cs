@@ -41,14 +41,14 @@ public sealed class InspectCommandTests : IDisposable
     }
 
     [Fact]
-    public async Task A_truncated_file_is_one_line_on_stderr_and_exit_1()
+    public async Task A_truncated_file_is_one_line_on_stderr_and_exit_2()
     {
         var path = Write(MatMul(512), temp.File("model.onnx"));
         File.WriteAllBytes(path, File.ReadAllBytes(path)[..4000]);
 
         var (code, output, error) = await Run("inspect", path);
 
-        Assert.Equal(1, code);
+        Assert.Equal(2, code);
         Assert.Equal("", output);
         Assert.StartsWith("planner inspect: ", error);
         Assert.Contains("truncated", error);
