@@ -93,7 +93,8 @@ public static class StatusPage
           const t = s.totals;
           add(jobs, "p", "Forwarded: " + t.forwarded + " · held: " + t.held + " · released: " + t.released +
             " · replayed: " + t.replayed +
-            " · lost: " + t.lost + " · searches refused: " + t.searchesRefused + " · rejected: " + t.rejected);
+            " · lost: " + t.lost + " · searches refused: " + t.searchesRefused + " · rejected: " + t.rejected +
+            " · clients gone: " + t.clientAborts);
 
           const boxes = document.getElementById("boxes");
           boxes.replaceChildren();
