@@ -105,6 +105,8 @@ public sealed partial class IntakeJournal : BackgroundService
         }
         finally
         {
+            // Nobody writes the lines any more: later ones are refused rather than kept in memory.
+            _lines.Writer.TryComplete();
             file?.Dispose();
         }
     }
