@@ -79,6 +79,11 @@ public static class ShimApplication
 
         var app = builder.Build();
         app.UseMiddleware<RequestTargetGuard>();
+        if (!string.IsNullOrEmpty(options.Status.Token))
+        {
+            app.UseMiddleware<StatusAccessGuard>();
+        }
+
         app.UseMiddleware<BodySizeGuard>();
         app.MapMlApi();
         app.MapShimStatus();

@@ -1,6 +1,7 @@
 using GpuSplit.Shim.Classification;
 using GpuSplit.Shim.Configuration;
 using GpuSplit.Shim.Forwarding;
+using GpuSplit.Shim.Power;
 using GpuSplit.Shim.Responses;
 using GpuSplit.Shim.Status;
 using GpuSplit.Shim.Upstreams;
@@ -19,6 +20,7 @@ public sealed class AdmissionGate(
     HoldQueue holds,
     UpstreamForwarder forwarder,
     ShimJournal journal,
+    IntakeJournal intake,
     IOptions<ShimOptions> options,
     TimeProvider time,
     IHostApplicationLifetime lifetime)
@@ -35,6 +37,9 @@ public sealed class AdmissionGate(
         var deadline = time.GetUtcNow() + _settings.HoldLimit;
         DateTimeOffset? heldSince = null;
         var holding = false;
+        Task? filling = null;
+        // Written down until answered: a shim killed now counts it lost when it starts again.
+        var taken = kind.IsInteractive() ? 0 : intake.TakeIn(kind);
         // Background jobs only: a search is never sent twice, a person is waiting for it.
         using var spool = kind.IsInteractive() ? null : new RequestSpool(context.Request.Body, _settings.SpoolDirectory);
         try
@@ -52,11 +57,27 @@ public sealed class AdmissionGate(
                             holding = false;
                         }
 
-                        var outcome = await forwarder.ForwardAsync(context, forward.Upstream, spool);
-                        if (outcome.Result != ForwardResult.NotDone)
+                        if (filling is not null)
                         {
-                            journal.Forwarded(kind, forward.Upstream, outcome, time.GetUtcNow() - heldSince);
-                            return;
+                            // The whole body goes into the spool first: one reader of the client's body at a time.
+                            await filling;
+                            filling = null;
+                        }
+
+                        var outcome = await forwarder.ForwardAsync(context, forward.Upstream, spool);
+                        switch (outcome.Result)
+                        {
+                            case ForwardResult.ClientGone:
+                                journal.ClientGone(kind, outcome.BodySent ? ClientStages.AfterUpload : ClientStages.MidUpload,
+                                    outcome.BodySent ? forward.Upstream : null, time.GetUtcNow() - heldSince);
+                                ClientHangUp.Close(context);
+                                return;
+                            case ForwardResult.Rejected:
+                                journal.Rejected(new RequestProblem(outcome.StatusCode, "bad-body", outcome.Detail ?? ""));
+                                return;
+                            case not ForwardResult.NotDone:
+                                journal.Forwarded(kind, forward.Upstream, outcome, time.GetUtcNow() - heldSince);
+                                return;
                         }
 
                         var failed = MarkFailed(forward.Upstream, outcome);
@@ -80,6 +101,19 @@ public sealed class AdmissionGate(
                         if (kind == MlRequestKind.Search && _fallback is { } fallback)
                         {
                             var answered = await forwarder.ForwardAsync(context, fallback);
+                            if (answered.Result == ForwardResult.ClientGone)
+                            {
+                                journal.ClientGone(kind, answered.BodySent ? ClientStages.AfterUpload : ClientStages.MidUpload, null, null);
+                                ClientHangUp.Close(context);
+                                return;
+                            }
+
+                            if (answered.Result == ForwardResult.Rejected)
+                            {
+                                journal.Rejected(new RequestProblem(answered.StatusCode, "bad-body", answered.Detail ?? ""));
+                                return;
+                            }
+
                             if (answered.Result != ForwardResult.NotDone)
                             {
                                 journal.SearchFallback(kind, fallback, answered);
@@ -122,6 +156,9 @@ public sealed class AdmissionGate(
                             journal.Held(kind, hold.Cause);
                         }
 
+                        // A held job's body is taken into its spool meanwhile: Kestrel notices a client that hangs up only
+                        // once it has read what the client sent before, and the hold slot is then freed at once.
+                        filling ??= spool?.FillAsync();
                         var remaining = deadline - time.GetUtcNow();
                         try
                         {
@@ -130,7 +167,20 @@ public sealed class AdmissionGate(
                                 throw new TimeoutException();
                             }
 
-                            await changed.WaitAsync(remaining, time, stop.Token);
+                            var waiting = changed.WaitAsync(remaining, time, stop.Token);
+                            if (filling is { IsCompleted: false })
+                            {
+                                await Task.WhenAny(waiting, filling);
+                            }
+
+                            if (filling is { IsFaulted: true })
+                            {
+                                // The client went away (or broke a limit) while held: rethrown below, handled as a hang-up.
+                                await stop.CancelAsync();
+                                await filling;
+                            }
+
+                            await waiting;
                         }
                         catch (TimeoutException)
                         {
@@ -146,19 +196,64 @@ public sealed class AdmissionGate(
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
-            journal.Abandoned(kind, time.GetUtcNow() - heldSince);
+            journal.ClientGone(kind, heldSince is null ? ClientStages.BeforeForwarding : ClientStages.Held, null, time.GetUtcNow() - heldSince);
+            ClientHangUp.Close(context);
         }
+
         catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested)
         {
             await RefuseAsync(context, kind, "shim-stopping",
                 new ProblemBody("shim-stopping", "the shim is shutting down; the job was not done"), heldSince);
         }
+        catch (Exception e) when (e is BadHttpRequestException or IOException or OperationCanceledException && ClientHangUp.Is(e))
+        {
+            // Taking the held job's body into its spool failed: the client hung up.
+            journal.ClientGone(kind, ClientStages.Held, null, time.GetUtcNow() - heldSince);
+            ClientHangUp.Close(context);
+        }
+        catch (BadHttpRequestException e)
+        {
+            // Its body broke a limit (too large, too slow) while held.
+            journal.Rejected(new RequestProblem(e.StatusCode, "bad-body", e.Message));
+            if (!context.Response.HasStarted)
+            {
+                context.Response.StatusCode = e.StatusCode;
+            }
+        }
         finally
         {
+            intake.Answered(taken);
             if (holding)
             {
                 holds.Leave();
             }
+
+            if (filling is { IsCompleted: false })
+            {
+                await StopFillingAsync(context, filling);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Answered (a 503) while a held client still uploads: its answer is sent and the connection closed rather than
+    /// wait for the rest, and the fill ends before the request does (Kestrel drains the body after it: one reader).
+    /// </summary>
+    private static async Task StopFillingAsync(HttpContext context, Task filling)
+    {
+        if (context.Response.HasStarted)
+        {
+            await context.Response.CompleteAsync();
+        }
+
+        context.Abort();
+        try
+        {
+            await filling;
+        }
+        catch (Exception e) when (e is BadHttpRequestException or IOException or OperationCanceledException)
+        {
+            // The abort's own end of the read.
         }
     }
 

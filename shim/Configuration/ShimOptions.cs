@@ -40,6 +40,19 @@ public sealed class ShimOptions
 
     /// <summary>Where search queries go while no GPU box serves; image work never goes there.</summary>
     public SearchFallbackOptions SearchFallback { get; set; } = new();
+
+    /// <summary>Who may read the status page and the metrics.</summary>
+    public StatusOptions Status { get; set; } = new();
+}
+
+/// <summary>
+/// The status page, its JSON and badge, and the metrics name the GPU boxes' ML and agent URLs and what they do; by
+/// default anyone who reaches the shim's port reads them.
+/// </summary>
+public sealed class StatusOptions
+{
+    /// <summary>When set, those pages answer only a request with <c>Authorization: Bearer</c> this token or <c>?token=</c> it.</summary>
+    public string? Token { get; set; }
 }
 
 /// <summary>

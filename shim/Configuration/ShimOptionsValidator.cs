@@ -38,6 +38,11 @@ public sealed class ShimOptionsValidator : IValidateOptions<ShimOptions>
             CheckHttpUrl(options.SearchFallback.Url, "Shim:SearchFallback:Url", "a CPU Immich ML service for search queries, e.g. http://immich-machine-learning-cpu:3003", errors);
         }
 
+        if (options.Status.Token is { Length: > 0 } statusToken && statusToken.Any(char.IsWhiteSpace))
+        {
+            errors.Add("Shim:Status:Token must be a value without spaces (or empty: the status pages stay open)");
+        }
+
         CheckSpan(options.HoldLimit, "Shim:HoldLimit", errors);
         CheckSpan(options.SearchRetryAfter, "Shim:SearchRetryAfter", errors);
         CheckSpan(options.ConnectTimeout, "Shim:ConnectTimeout", errors);

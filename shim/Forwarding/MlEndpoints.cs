@@ -19,16 +19,19 @@ public static class MlEndpoints
         RequestClassification classification;
         try
         {
-            classification = await classifier.ClassifyPredictAsync(context.Request, context.RequestAborted);
+            classification = await classifier.ClassifyPredictAsync(context.Request);
+        }
+        catch (Exception e) when (e is BadHttpRequestException or IOException or OperationCanceledException && ClientHangUp.Is(e))
+        {
+            // Gone, or its body ended short, before its form's start arrived: not a rejection.
+            journal.ClientGone(null, ClientStages.BeforeForwarding, null, null);
+            ClientHangUp.Close(context);
+            return;
         }
         catch (BadHttpRequestException e)
         {
             // Kestrel's own limits (body size, data rate) met while reading the form's start.
             classification = RequestClassification.Refused(e.StatusCode, "bad-request", e.Message);
-        }
-        catch (Exception e) when (e is OperationCanceledException or IOException && context.RequestAborted.IsCancellationRequested)
-        {
-            return;
         }
 
         if (classification.Problem is { } problem)

@@ -7,7 +7,10 @@ namespace GpuSplit.Shim.Forwarding;
 /// the job can be sent again when the box fails before answering (Immich drops a failed job for good). The body is
 /// never held whole in memory: each attempt reads what is already spooled from the file, then the rest from the
 /// client, writing it to the file on the way. The file is bounded by the request size limit and deleted when the
-/// request ends.
+/// request ends. While the job is held, <see cref="FillAsync"/> takes the whole body into the file, so that a client
+/// that goes away is noticed at once (Kestrel sees the hang-up only once it has read what came before it).
+/// The client's body is read without a cancellation token (see <see cref="BodyReadProbe"/>), and by one reader at a
+/// time: the fill is awaited before any attempt reads.
 /// </summary>
 public sealed class RequestSpool(Stream client, string directory) : IDisposable
 {
@@ -17,6 +20,18 @@ public sealed class RequestSpool(Stream client, string directory) : IDisposable
 
     /// <summary>The body from its first byte, for one attempt; only one attempt reads at a time.</summary>
     public Stream NextAttempt() => new Attempt(this);
+
+    /// <summary>
+    /// Reads the rest of the client's body into the file. Throws what the client's body throws when the client goes
+    /// away (or sends too slowly, or too much); no attempt may read until it has finished.
+    /// </summary>
+    public async Task FillAsync()
+    {
+        var buffer = new byte[16 * 1024];
+        while (await ReadAsync(_spooled, buffer, CancellationToken.None) > 0)
+        {
+        }
+    }
 
     public void Dispose()
     {
@@ -42,7 +57,7 @@ public sealed class RequestSpool(Stream client, string directory) : IDisposable
         if (buffer.IsEmpty)
         {
             // A zero-byte read waits for data without taking any (YARP's copy does this); it is not the end.
-            return position < _spooled || _clientDone ? 0 : await client.ReadAsync(buffer, cancellationToken);
+            return position < _spooled || _clientDone ? 0 : await client.ReadAsync(buffer, CancellationToken.None);
         }
 
         if (position < _spooled)
@@ -56,7 +71,7 @@ public sealed class RequestSpool(Stream client, string directory) : IDisposable
             return 0;
         }
 
-        var read = await client.ReadAsync(buffer, cancellationToken);
+        var read = await client.ReadAsync(buffer, CancellationToken.None);
         if (read == 0)
         {
             _clientDone = true;
@@ -69,23 +84,9 @@ public sealed class RequestSpool(Stream client, string directory) : IDisposable
         return read;
     }
 
-    private sealed class Attempt(RequestSpool spool) : Stream
+    private sealed class Attempt(RequestSpool spool) : ReadOnlyBodyStream
     {
         private long _position;
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position
-        {
-            get => throw new NotSupportedException();
-            set => throw new NotSupportedException();
-        }
 
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
@@ -94,19 +95,6 @@ public sealed class RequestSpool(Stream client, string directory) : IDisposable
             return read;
         }
 
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
         public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer, offset, count).GetAwaiter().GetResult();
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

@@ -1,4 +1,5 @@
 using System.Net;
+using GpuSplit.Shim.Classification;
 using GpuSplit.Shim.Configuration;
 using GpuSplit.Shim.Upstreams;
 using Microsoft.Extensions.Options;
@@ -100,9 +101,26 @@ public sealed class UpstreamForwarder : IDisposable
             transformer.Suppress(ReplayReasons.EmptyAnswer, $"{context.Response.StatusCode} with an empty body");
         }
 
-        var detail = transformer.VerdictDetail
-            ?? context.Features.Get<IForwarderErrorFeature>()?.Exception?.GetBaseException().Message
-            ?? error.ToString();
+        var exception = context.Features.Get<IForwarderErrorFeature>()?.Exception;
+        var detail = transformer.VerdictDetail ?? exception?.GetBaseException().Message ?? error.ToString();
+        if (ClientFailed(context, error, exception) is { } clientGone)
+        {
+            if (clientGone is BadHttpRequestException bad)
+            {
+                // Too large or too slow while streaming: the client's 4xx, whatever YARP set.
+                context.Features.Set<IForwarderErrorFeature>(null);
+                if (!context.Response.HasStarted)
+                {
+                    context.Response.Clear();
+                    context.Response.StatusCode = bad.StatusCode;
+                }
+
+                return new ForwardOutcome(ForwardResult.Rejected, bad.StatusCode, error, bad.Message, BodyTouched: probe.Started);
+            }
+
+            return new ForwardOutcome(ForwardResult.ClientGone, context.Response.StatusCode, error, detail, BodyTouched: probe.Started, BodySent: probe.Finished);
+        }
+
         var reason = transformer.Verdict ?? (abandon.IsCancellationRequested ? ReplayReasons.BoxGone : _failures.ForTransport(error));
         if (reason is not null && !context.Response.HasStarted && !context.RequestAborted.IsCancellationRequested)
         {
@@ -118,6 +136,26 @@ public sealed class UpstreamForwarder : IDisposable
 
     private static bool IsEmptySuccess(HttpContext context) =>
         HttpMethods.IsPost(context.Request.Method) && context.Response.StatusCode is >= 200 and < 300 && !context.Response.HasStarted;
+
+    /// <summary>
+    /// The client's side failed: it went away (reading its body or writing its answer failed, or it hung up while the
+    /// box worked), or its
+    /// body broke a limit (the BadHttpRequestException returned). Null when the failure was the box's or the shim's.
+    /// </summary>
+    private static Exception? ClientFailed(HttpContext context, ForwarderError error, Exception? exception)
+    {
+        if (error is ForwarderError.RequestBodyClient && exception?.GetBaseException() is BadHttpRequestException bad && !ClientHangUp.Is(bad))
+        {
+            return bad;
+        }
+
+        // Only YARP's client-side errors, and its cancellations when the client's own token fired: when the box dies
+        // mid-answer YARP aborts the client's connection itself, which sets RequestAborted too.
+        var gone = error is ForwarderError.RequestBodyClient or ForwarderError.ResponseBodyClient
+            || (error is ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled or ForwarderError.ResponseBodyCanceled
+                && context.RequestAborted.IsCancellationRequested);
+        return gone ? exception ?? new OperationCanceledException(context.RequestAborted) : null;
+    }
 
     public void Dispose() => _client.Dispose();
 }

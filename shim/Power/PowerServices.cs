@@ -37,6 +37,9 @@ public static class PowerServices
         services.AddSingleton<IUpstreamObserver>(sp => sp.GetRequiredService<PowerSignals>());
         services.AddSingleton<IPowerInputs, ShimPowerInputs>();
         services.AddSingleton<IAgentPower, GrpcAgentPower>();
+        services.AddSingleton(sp => new IntakeJournal(
+            sp.GetRequiredService<IOptions<PowerOptions>>().Value.EffectiveLedgerFile, sp.GetRequiredService<ShimJournal>(), sp.GetRequiredService<ILogger<IntakeJournal>>()));
+        services.AddHostedService(sp => sp.GetRequiredService<IntakeJournal>());
         services.AddSingleton(sp => new PowerLedger(
             sp.GetRequiredService<IOptions<PowerOptions>>().Value.EffectiveLedgerFile, sp.GetRequiredService<ILogger<PowerLedger>>()));
         // The queues are paused when a held job could no longer wait: after the shim's hold limit.

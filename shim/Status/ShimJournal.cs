@@ -6,7 +6,27 @@ namespace GpuSplit.Shim.Status;
 
 /// <summary>Running totals shown on the status page.</summary>
 /// <param name="Replayed">Jobs sent again from their spool after a box failed before answering (one job may count twice).</param>
-public sealed record JobTotals(long Forwarded, long Held, long Released, long Replayed, long Lost, long SearchesRefused, long Rejected);
+/// <param name="ClientAborts">Requests whose client went away before its answer was sent (neither lost nor rejected).</param>
+public sealed record JobTotals(long Forwarded, long Held, long Released, long Replayed, long Lost, long SearchesRefused, long Rejected, long ClientAborts);
+
+/// <summary>Where a request was when its client went away: the <c>stage</c> of <c>shim_client_aborts_total</c>.</summary>
+public static class ClientStages
+{
+    /// <summary>While its form's start was read, before it was forwarded or held.</summary>
+    public const string BeforeForwarding = "before-forwarding";
+
+    /// <summary>While it waited for a GPU box.</summary>
+    public const string Held = "held";
+
+    /// <summary>While its body streamed to the box: the box got part of it and cannot have done the job.</summary>
+    public const string MidUpload = "mid-upload";
+
+    /// <summary>After the whole body went to the box: the box may have done the job, so it counts as forwarded there.</summary>
+    public const string AfterUpload = "after-upload";
+
+    /// <summary>The outcome in <c>shim_forwarded_total</c> of a job whose client left after its body went to the box.</summary>
+    public const string ForwardedOutcome = "client-gone";
+}
 
 /// <summary>A line in the status page's list of recent events.</summary>
 public sealed record StatusEvent(DateTimeOffset At, string Text);
@@ -31,10 +51,11 @@ public sealed class ShimJournal(ShimMetrics metrics, IEnumerable<IJournalObserve
     private long _lost;
     private long _searchesRefused;
     private long _rejected;
+    private long _clientAborts;
 
     public JobTotals Totals => new(
         Interlocked.Read(ref _forwarded), Interlocked.Read(ref _held), Interlocked.Read(ref _released), Interlocked.Read(ref _replayed),
-        Interlocked.Read(ref _lost), Interlocked.Read(ref _searchesRefused), Interlocked.Read(ref _rejected));
+        Interlocked.Read(ref _lost), Interlocked.Read(ref _searchesRefused), Interlocked.Read(ref _rejected), Interlocked.Read(ref _clientAborts));
 
     /// <summary>Newest first.</summary>
     public IReadOnlyList<StatusEvent> RecentEvents
@@ -131,12 +152,34 @@ public sealed class ShimJournal(ShimMetrics metrics, IEnumerable<IJournalObserve
         JournalLog.Rejected(logger, problem.StatusCode, problem.Error, problem.Detail);
     }
 
-    /// <summary>The client went away (Immich gave up or stopped) while its request waited.</summary>
-    public void Abandoned(MlRequestKind kind, TimeSpan? heldFor)
+    /// <summary>
+    /// The client went away (Immich gave up, stopped, or its connection broke), or its body ended short: neither lost
+    /// nor rejected, and not the box's doing. <paramref name="sentTo"/>: the box that got the whole body and may have
+    /// done the job, counted there as forwarded.
+    /// </summary>
+    /// <param name="kind">Null when it went before its kind was known.</param>
+    public void ClientGone(MlRequestKind? kind, string stage, Upstream? sentTo, TimeSpan? heldFor)
     {
-        metrics.Decisions.WithLabels(kind.Label(), "abandon", "client-gone").Inc();
-        JournalLog.Abandoned(logger, kind.Label(), heldFor?.TotalSeconds ?? 0);
+        var label = kind?.Label() ?? Unclassified;
+        metrics.ClientAborts.WithLabels(label, stage).Inc();
+        Interlocked.Increment(ref _clientAborts);
+        if (sentTo is not null)
+        {
+            metrics.Forwarded.WithLabels(sentTo.Name, ClientStages.ForwardedOutcome).Inc();
+            Interlocked.Increment(ref _forwarded);
+        }
+
+        if (kind is { } seen)
+        {
+            Tell(o => o.RequestSeen(seen));
+        }
+
+        JournalLog.ClientGone(logger, label, stage, heldFor?.TotalSeconds ?? 0);
     }
+
+    /// <summary>A job the last run of the shim took in and never answered (it was killed): Immich has dropped it.</summary>
+    public void LostBeforeRestart(MlRequestKind kind) =>
+        Lose(kind, "shim-restart", "taken in before the shim stopped without answering it (killed or crashed)", null);
 
     public void HealthChanged(Upstream upstream, UpstreamHealth previous, UpstreamHealth current)
     {
@@ -198,8 +241,8 @@ internal static partial class JournalLog
     [LoggerMessage(EventId = 205, Level = LogLevel.Information, Message = "Rejected a request with {StatusCode} {Error}: {Detail}")]
     public static partial void Rejected(ILogger logger, int statusCode, string error, string detail);
 
-    [LoggerMessage(EventId = 206, Level = LogLevel.Information, Message = "A {Kind} client went away after {HeldSeconds:0.0} s")]
-    public static partial void Abandoned(ILogger logger, string kind, double heldSeconds);
+    [LoggerMessage(EventId = 206, Level = LogLevel.Information, Message = "A {Kind} client went away ({Stage}) after {HeldSeconds:0.0} s held; not counted lost")]
+    public static partial void ClientGone(ILogger logger, string kind, string stage, double heldSeconds);
 
     [LoggerMessage(EventId = 208, Level = LogLevel.Debug, Message = "Search query answered by the search fallback at {Fallback}: {Outcome}")]
     public static partial void SearchFallback(ILogger logger, string fallback, string outcome);

@@ -14,11 +14,15 @@ public sealed class ShimMetrics
         DotNetStats.Register(Registry);
         var factory = Metrics.WithCustomRegistry(Registry);
         Decisions = factory.CreateCounter("shim_decisions_total",
-            "Admission decisions, by request kind, decision (forward, hold, refuse, reject, abandon) and reason.",
+            "Admission decisions, by request kind, decision (forward, hold, refuse, reject) and reason.",
             "kind", "decision", "reason");
         LostJobs = factory.CreateCounter("shim_lost_jobs_total",
             "Background jobs answered with an error; Immich drops these until an admin presses Missing.",
             "kind", "reason");
+        ClientAborts = factory.CreateCounter("shim_client_aborts_total",
+            "Requests whose client went away before its answer was sent, by kind (unclassified before the form was read) and stage "
+            + "(before-forwarding, held, mid-upload, after-upload); neither lost nor rejected, and no GPU box's failure.",
+            "kind", "stage");
         Replays = factory.CreateCounter("shim_replays_total",
             "Background jobs whose GPU box failed before answering, held to be sent again from their spool, by reason.",
             "kind", "reason");
@@ -41,6 +45,8 @@ public sealed class ShimMetrics
     public Counter Decisions { get; }
 
     public Counter LostJobs { get; }
+
+    public Counter ClientAborts { get; }
 
     public Counter Replays { get; }
 

@@ -23,7 +23,9 @@ public static class StatusEndpoints
         endpoints.MapGet("/status", (HttpContext context, StatusReport report) =>
         {
             NoStore(context);
-            return Results.Text(StatusPage.Render(report.Build()), "text/html; charset=utf-8");
+            var token = context.Request.Query[StatusAccessGuard.QueryParameter].ToString();
+            var keep = token.Length == 0 ? "" : $"?{StatusAccessGuard.QueryParameter}={Uri.EscapeDataString(token)}";
+            return Results.Text(StatusPage.Render(report.Build(), keep), "text/html; charset=utf-8");
         });
 
         endpoints.MapGet("/status.json", async (HttpContext context, StatusReport report) =>

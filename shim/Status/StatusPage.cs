@@ -11,8 +11,10 @@ namespace GpuSplit.Shim.Status;
 /// </summary>
 public static class StatusPage
 {
-    public static string Render(StatusSnapshot snapshot) =>
+    /// <param name="linkQuery">The query the page's links and refreshes keep (the status token given as <c>?token=</c>), or empty.</param>
+    public static string Render(StatusSnapshot snapshot, string linkQuery = "") =>
         Template
+            .Replace("{{KEEP}}", WebUtility.HtmlEncode(linkQuery), StringComparison.Ordinal)
             .Replace("{{JOBS}}", snapshot.Jobs.State, StringComparison.Ordinal)
             .Replace("{{HEADLINE}}", WebUtility.HtmlEncode(snapshot.Badge), StringComparison.Ordinal)
             // The serializer escapes <, > and &, so the JSON cannot close the script element.
@@ -48,8 +50,8 @@ public static class StatusPage
           <div id="boxes"></div>
           <section id="power"></section>
           <section><h2>Recent events</h2><ol id="events"></ol></section>
-          <p class="muted">The same as data: <a href="status.json">status.json</a> · badge: <a href="status.svg">status.svg</a> · <a href="metrics">metrics</a></p>
-          <noscript><p>This page fills in with JavaScript; <a href="status.json">status.json</a> has everything.</p></noscript>
+          <p class="muted">The same as data: <a href="status.json{{KEEP}}">status.json</a> · badge: <a href="status.svg{{KEEP}}">status.svg</a> · <a href="metrics{{KEEP}}">metrics</a></p>
+          <noscript><p>This page fills in with JavaScript; <a href="status.json{{KEEP}}">status.json</a> has everything.</p></noscript>
         </main>
         <script id="status-data" type="application/json">{{DATA}}</script>
         <script>
@@ -91,7 +93,8 @@ public static class StatusPage
           const t = s.totals;
           add(jobs, "p", "Forwarded: " + t.forwarded + " · held: " + t.held + " · released: " + t.released +
             " · replayed: " + t.replayed +
-            " · lost: " + t.lost + " · searches refused: " + t.searchesRefused + " · rejected: " + t.rejected);
+            " · lost: " + t.lost + " · searches refused: " + t.searchesRefused + " · rejected: " + t.rejected +
+            " · clients gone: " + t.clientAborts);
 
           const boxes = document.getElementById("boxes");
           boxes.replaceChildren();
@@ -150,7 +153,7 @@ public static class StatusPage
         render(JSON.parse(document.getElementById("status-data").textContent));
         setInterval(async () => {
           try {
-            const response = await fetch("status.json", { cache: "no-store" });
+            const response = await fetch("status.json" + location.search, { cache: "no-store" });
             if (response.ok) render(await response.json());
           } catch {
             document.getElementById("updated").textContent = "The shim does not answer; showing its last report.";

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace GpuSplit.Shim.Tests.Infrastructure;
 
@@ -15,9 +16,10 @@ public sealed class ShimUnderTest : IAsyncDisposable
     private readonly WebApplication _app;
     private int _disposed;
 
-    private ShimUnderTest(WebApplication app)
+    private ShimUnderTest(WebApplication app, CapturedLogs logs)
     {
         _app = app;
+        Logs = logs;
         var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single();
         BaseAddress = new Uri(address);
         Client = NewClient(BaseAddress);
@@ -28,6 +30,9 @@ public sealed class ShimUnderTest : IAsyncDisposable
     public HttpClient Client { get; }
 
     public IServiceProvider Services => _app.Services;
+
+    /// <summary>What it logged at Warning and above, Kestrel's own lines included.</summary>
+    public CapturedLogs Logs { get; }
 
     /// <param name="upstreams">(ML service, agent) per GPU box.</param>
     /// <param name="settings">Extra <c>Shim:...</c> keys, e.g. ("HoldLimit", "00:00:05").</param>
@@ -62,15 +67,17 @@ public sealed class ShimUnderTest : IAsyncDisposable
         }
 
         args.AddRange((settings ?? []).Select(s => $"--Shim:{s.Key}={s.Value}"));
+        var logs = new CapturedLogs();
         var app = ShimApplication.Build([.. args], builder =>
         {
+            builder.Logging.AddProvider(logs);
             if (time is not null)
             {
                 builder.Services.AddSingleton(time);
             }
         });
         await app.StartAsync(TestContext.Current.CancellationToken);
-        return new ShimUnderTest(app);
+        return new ShimUnderTest(app, logs);
     }
 
     public static HttpClient NewClient(Uri baseAddress) =>
