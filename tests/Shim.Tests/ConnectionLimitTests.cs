@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using GpuSplit.MlService.Predict;
+using GpuSplit.Planner.Service;
 using GpuSplit.Shim.Tests.Infrastructure;
 
 namespace GpuSplit.Shim.Tests;

@@ -1,6 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
-using GpuSplit.MlService.Predict;
+using GpuSplit.Planner.Service;
 using GpuSplit.Shim.Tests.Infrastructure;
 
 namespace GpuSplit.Shim.Tests;

@@ -1,5 +1,5 @@
 using System.Net;
-using GpuSplit.MlService.Predict;
+using GpuSplit.Planner.Service;
 using GpuSplit.Shim.Tests.Infrastructure;
 
 namespace GpuSplit.Shim.Tests;

@@ -1,5 +1,5 @@
 using System.Net.Http.Headers;
-using GpuSplit.MlService.Predict;
+using GpuSplit.Planner.Service;
 using GpuSplit.Protos.V1;
 using GpuSplit.Testing;
 using GpuSplit.Testing.Agent;
