@@ -197,7 +197,7 @@ internal static partial class WatcherLog
     [LoggerMessage(EventId = 103, Level = LogLevel.Critical, Message = "{Upstream}: the agent watcher stopped; the shim no longer hears from this box")]
     public static partial void WatcherFailed(ILogger logger, string upstream, Exception exception);
 
-    [LoggerMessage(EventId = 104, Level = LogLevel.Information, Message = "{Upstream}: {Reason}; counting the box as gone")]
+    [LoggerMessage(EventId = 104, Level = LogLevel.Information, Message = "{Upstream}: {Reason}; counting the agent as gone")]
     public static partial void AgentSilent(ILogger logger, string upstream, string reason);
 
     [LoggerMessage(EventId = 102, Level = LogLevel.Warning, Message = "{Upstream}: the agent does not offer the {Stream} watch; relying on the other stream")]

@@ -103,8 +103,43 @@ public sealed class Upstream
 
     public void EndRequest() => Interlocked.Decrement(ref _inFlight);
 
-    /// <summary>A message from the agent: what it says now, heard after everything before it.</summary>
-    public void Heard(Func<AgentView, AgentView> change) => Apply(change, heard: true);
+    /// <summary>The agent was tried and does not answer: the shim's own ML pings speak for the box.</summary>
+    public bool AgentAway
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _view.AgentAway;
+            }
+        }
+    }
+
+    /// <summary>A message from the agent: what it says now, heard after everything before it. The agent speaks for the box again.</summary>
+    public void Heard(Func<AgentView, AgentView> change) => Apply(v => change(v) with { Ml = null }, heard: true);
+
+    /// <summary>
+    /// The shim's own ping of the ML service while the agent is away; dropped if the agent answered meanwhile. An answer
+    /// heard after a failed forward clears its mark, as the agent's "serving" would: the ML service is tried again.
+    /// </summary>
+    public void Pinged(MlPing ping)
+    {
+        lock (_gate)
+        {
+            if (!_view.AgentAway)
+            {
+                return;
+            }
+
+            _view = _view with { Ml = ping };
+            if (ping.Answering && _failed is not null && _policy.Assess(_view).Condition == UpstreamCondition.Serving)
+            {
+                _failed = null;
+            }
+        }
+
+        Reassess();
+    }
 
     /// <summary>A watch stream was lost or could not be opened.</summary>
     public void Observe(Func<AgentView, AgentView> change) => Apply(change, heard: false);
