@@ -155,7 +155,7 @@ public sealed class AgentWatcher : BackgroundService
                     // stream shares the dead connection, so its last word no longer holds either.
                     var reason = $"no status from the agent for {limit.TotalSeconds:0.##} s";
                     WatcherLog.AgentSilent(_logger, _upstream.Name, reason);
-                    _upstream.Observe(v => v with { Status = null, Health = null, LastError = reason });
+                    _upstream.Vanished(reason);
                 }
                 catch (RpcException e)
                 {

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using GpuSplit.MlService.Predict;
+using GpuSplit.Protos.V1;
 using GpuSplit.Shim.Tests.Infrastructure;
 
 namespace GpuSplit.Shim.Tests;
@@ -76,6 +77,35 @@ public sealed class AgentAwayTests
             await agent.DisposeAsync();
             await ml.DisposeAsync();
         }
+    }
+
+    [Fact]
+    public async Task A_job_in_flight_when_the_agent_goes_silent_is_taken_back_and_sent_again_to_the_ml_service_that_answers()
+    {
+        await using var box = await GpuBox.StartAsync(serving: false);
+        var serving = TestAgent.Status(true, "", WorkerState.Running, 4 * TestAgent.GiB);
+        serving.HeartbeatMs = 200;
+        box.Agent.Service.Publish(serving);
+        box.Agent.HealthService.SetStatus("", Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving);
+        await using var shim = await ShimUnderTest.StartAsync([box.Endpoints]);
+        await shim.WaitForStateAsync(0, "online");
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        box.Ml.Gate = gate;
+        var job = shim.Client.SendAsync(ImmichPredictRequest.Job(JobKind.SmartSearch, PreviewJpeg.Small()), Ct);
+        await shim.WaitForStatusAsync(_ => box.Ml.Calls.Count == 1, "the box to take the job");
+
+        // The agent misses its heartbeats: the box may have lost power, and a dead link sends no reset, so the job in
+        // flight is taken back at once. Its ML service answers the shim's ping: the job goes to it again.
+        box.Agent.Service.Silent = true;
+        await shim.WaitForStatusAsync(s => s.GetProperty("totals").GetProperty("replayed").GetInt64() == 1, "the job taken back");
+        box.Ml.Gate = null;
+        gate.SetResult();
+        using var response = await job;
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(2, box.Ml.Calls.Count);
+        Assert.Equal(1, await shim.MetricAsync("""shim_replays_total{kind="smart-search",reason="box-gone"}"""));
+        Assert.Equal("agent-unreachable", (await shim.StatusAsync()).GetProperty("upstreams")[0].GetProperty("state").GetString());
     }
 
     [Fact]
