@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net;
 using GpuSplit.MlService.Predict;
-using GpuSplit.Protos.V1;
 using GpuSplit.Shim.Tests.Infrastructure;
 
 namespace GpuSplit.Shim.Tests;
@@ -82,11 +81,8 @@ public sealed class AgentAwayTests
     [Fact]
     public async Task A_job_in_flight_when_the_agent_goes_silent_is_taken_back_and_sent_again_to_the_ml_service_that_answers()
     {
-        await using var box = await GpuBox.StartAsync(serving: false);
-        var serving = TestAgent.Status(true, "", WorkerState.Running, 4 * TestAgent.GiB);
-        serving.HeartbeatMs = 200;
-        box.Agent.Service.Publish(serving);
-        box.Agent.HealthService.SetStatus("", Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving);
+        var (box, _) = await GpuBox.StartWithHeartbeatAsync(200);
+        await using var owned = box;
         await using var shim = await ShimUnderTest.StartAsync([box.Endpoints]);
         await shim.WaitForStateAsync(0, "online");
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

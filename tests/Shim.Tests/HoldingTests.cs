@@ -110,11 +110,8 @@ public sealed class HoldingTests
     [Fact]
     public async Task An_agent_that_misses_its_heartbeats_counts_as_gone_though_its_connection_stays_open()
     {
-        await using var box = await GpuBox.StartAsync(serving: false);
-        var serving = TestAgent.Status(true, "", WorkerState.Running, 4 * TestAgent.GiB);
-        serving.HeartbeatMs = 200;
-        box.Agent.Service.Publish(serving);
-        box.Agent.HealthService.SetStatus("", Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving);
+        var (box, serving) = await GpuBox.StartWithHeartbeatAsync(200);
+        await using var owned = box;
         await using var shim = await ShimUnderTest.StartAsync([box.Endpoints]);
         await shim.WaitForStateAsync(0, "online");
 

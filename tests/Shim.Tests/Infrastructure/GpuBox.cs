@@ -1,3 +1,5 @@
+using GpuSplit.Protos.V1;
+
 namespace GpuSplit.Shim.Tests.Infrastructure;
 
 /// <summary>One GPU box on loopback: the ML stand-in and its agent.</summary>
@@ -27,6 +29,17 @@ public sealed class GpuBox : IAsyncDisposable
         }
 
         return box;
+    }
+
+    /// <summary>A serving box whose agent promises a status message every <paramref name="heartbeatMs"/>; its status comes back to change.</summary>
+    public static async Task<(GpuBox Box, AgentStatus Serving)> StartWithHeartbeatAsync(uint heartbeatMs)
+    {
+        var box = await StartAsync(serving: false);
+        var serving = TestAgent.Status(true, "", WorkerState.Running, 4 * TestAgent.GiB);
+        serving.HeartbeatMs = heartbeatMs;
+        box.Agent.Service.Publish(serving);
+        box.Agent.HealthService.SetStatus("", Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving);
+        return (box, serving);
     }
 
     public async ValueTask DisposeAsync()
