@@ -57,6 +57,11 @@ public static class ShimApplication
                 sp.GetRequiredService<ReconnectBackoff>(),
                 options.AgentWatch,
                 sp.GetRequiredService<ILoggerFactory>()));
+            services.AddSingleton<IHostedService>(sp => new MlWatcher(
+                sp.GetRequiredService<UpstreamRegistry>().All[index],
+                options.AgentWatch,
+                sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<ILogger<MlWatcher>>()));
         }
 
         services.AddSingleton<RequestClassifier>();

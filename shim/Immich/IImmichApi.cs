@@ -1,6 +1,9 @@
 namespace GpuSplit.Shim.Immich;
 
-/// <summary>The three calls the power loop makes to Immich's API. Failures come back as results, never as exceptions.</summary>
+/// <summary>
+/// The three calls the power loop makes to Immich's API, in the shapes of the queues API whichever API the server has.
+/// Failures come back as results, never as exceptions.
+/// </summary>
 public interface IImmichApi
 {
     /// <summary>False without an API key: every call then answers <see cref="ImmichOptions.DisabledReason"/>.</summary>
@@ -23,4 +26,9 @@ public sealed record ImmichResult<T>(T? Value, string? Error)
     public static ImmichResult<T> Ok(T value) => new(value, null);
 
     public static ImmichResult<T> Failed(string error) => new(null, error);
+
+    /// <summary>The value in another shape; a failure stays the same failure.</summary>
+    public ImmichResult<TOther> Map<TOther>(Func<T, TOther> shape)
+        where TOther : class =>
+        Value is { } value ? ImmichResult<TOther>.Ok(shape(value)) : ImmichResult<TOther>.Failed(Error!);
 }

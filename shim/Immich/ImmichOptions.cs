@@ -11,7 +11,7 @@ public sealed class ImmichOptions
     /// <summary>The Immich server, e.g. <c>http://immich-server:2283</c>; <c>/api/...</c> is appended.</summary>
     public string? Url { get; set; }
 
-    /// <summary>An API key with the queue permissions (Immich: Account settings, API keys); never shown.</summary>
+    /// <summary>An admin's API key with the permissions its Immich version needs (docs/power.md; Immich: Account settings, API keys); never shown.</summary>
     public string? ApiKey { get; set; }
 
     /// <summary>A call that takes longer counts as failed; the loop tries again at its next turn.</summary>

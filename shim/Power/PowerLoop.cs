@@ -251,7 +251,7 @@ public sealed partial class PowerLoop : BackgroundService
         {
             if (!call.Answer.IsCompleted)
             {
-                if (held + box.InFlight > 0 || !box.Answering)
+                if (held + box.InFlight > 0 || !box.Answering || !box.AgentAnswering)
                 {
                     // Work came, or the box vanished with the request on the wire: withdraw it. The agent drops a
                     // request whose caller has gone before its delay runs out, even one delivered late.
@@ -269,7 +269,14 @@ public sealed partial class PowerLoop : BackgroundService
             Event($"{box.Name}: {(answer.Accepted ? $"asked to sleep: {call.Reason}" : $"the agent refused to sleep: {answer.Message}")}");
         }
 
-        var decision = idle.Decide(new IdleInput(box.Serving && !box.GoingToSleep, box.InFlight + held, _inputs.LastWorkAt, backlog));
+        // An agent that does not answer cannot put its box to sleep; its idle time starts afresh when it is back.
+        var decision = idle.Decide(new IdleInput(box.Serving && !box.GoingToSleep && box.AgentAnswering, box.InFlight + held, _inputs.LastWorkAt, backlog));
+        if (!box.AgentAnswering && box.Answering)
+        {
+            _sleep[box.Index] = "its agent does not answer (its ML service does): no one to ask to sleep";
+            return;
+        }
+
         if (box.GoingToSleep)
         {
             _sleep[box.Index] = "going to sleep on purpose";

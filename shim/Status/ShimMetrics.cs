@@ -34,7 +34,7 @@ public sealed class ShimMetrics
             new HistogramConfiguration { LabelNames = ["kind"], Buckets = Histogram.ExponentialBuckets(0.05, 2, 14) });
         Held = factory.CreateGauge("shim_held_requests", "Background jobs waiting for a GPU box now.");
         InFlight = factory.CreateGauge("shim_upstream_in_flight", "Requests a GPU box is working on now.", "upstream");
-        Serving = factory.CreateGauge("shim_upstream_serving", "1 while the GPU box's agent says serving.", "upstream");
+        Serving = factory.CreateGauge("shim_upstream_serving", "1 while work goes to the GPU box: its agent says serving, or, with the agent away, its ML service answers.", "upstream");
         State = factory.CreateGauge("shim_upstream_state", "1 for the GPU box's current state.", "upstream", "state");
         VramFree = factory.CreateGauge("shim_upstream_vram_free_bytes", "Free GPU memory the box's agent last reported.", "upstream");
         VramTotal = factory.CreateGauge("shim_upstream_vram_total_bytes", "GPU memory the box's agent last reported.", "upstream");

@@ -22,11 +22,12 @@ public sealed class StatusReport(UpstreamRegistry upstreams, HoldQueue holds, Sh
             ?? boxes[0].Health;
         var jobs = best.Condition switch
         {
+            UpstreamCondition.Serving when best.State == HostStates.AgentUnreachable => new StateSummary("flowing", "ML jobs forwarded without the GPU's view"),
             UpstreamCondition.Serving => new StateSummary("flowing", "ML jobs flowing"),
             UpstreamCondition.Transient when holds.Capacity > 0 => new StateSummary("held", "ML jobs held"),
             _ => new StateSummary("failing", "ML jobs failing"),
         };
-        var host = new StateSummary(best.State, $"GPU host: {best.State}");
+        var host = new StateSummary(best.State, best.State == HostStates.AgentUnreachable ? "GPU host: agent unreachable, ML answering" : $"GPU host: {best.State}");
         var powerReport = power.Report;
         return new StatusSnapshot(
             time.GetUtcNow(),

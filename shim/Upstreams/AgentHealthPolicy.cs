@@ -4,7 +4,9 @@ using Grpc.Health.V1;
 namespace GpuSplit.Shim.Upstreams;
 
 /// <summary>
-/// Serving when the status stream says so, or the health stream while no status stream is open. No answer at all
+/// Serving when the status stream says so, or the health stream while no status stream is open. An agent that does
+/// not answer is not the last word: the ML service answering its own <c>/ping</c> means the agent alone is away
+/// (crashed, upgrading, blocked), and work goes to the ML service as it would without the shim. Neither answering
 /// means the box is asleep or off (a transient absence worth waiting for); an unsupported card or a crash-looping
 /// worker is lasting trouble that waiting cannot fix.
 /// </summary>
@@ -14,9 +16,16 @@ public sealed class AgentHealthPolicy : IUpstreamHealthPolicy
     {
         if (!view.Answering)
         {
-            return view.LastError is null
-                ? (UpstreamCondition.Transient, HostStates.Connecting, "waiting for the agent's first answer")
-                : (UpstreamCondition.Transient, HostStates.Asleep, $"its agent does not answer: asleep, off or unreachable ({view.LastError})");
+            return view switch
+            {
+                { LastError: null } => (UpstreamCondition.Transient, HostStates.Connecting, "waiting for the agent's first answer"),
+                // Not asleep: the work forwarded before the agent went quiet goes on while the ML service is asked.
+                { Ml: null } => (UpstreamCondition.Transient, HostStates.CheckingMl, $"its agent does not answer ({view.LastError}); asking its ML service"),
+                { Ml.Answering: true } => (UpstreamCondition.Serving, HostStates.AgentUnreachable,
+                    $"agent unreachable, ML answering: forwarding without the GPU's view (agent: {view.LastError})"),
+                _ => (UpstreamCondition.Transient, HostStates.Asleep,
+                    $"its agent does not answer: asleep, off or unreachable ({view.LastError}); nor does its ML service ({view.Ml.Detail})"),
+            };
         }
 
         // Leaving on purpose (an accepted Sleep): work waits for it, and the power loop wakes it again when needed.

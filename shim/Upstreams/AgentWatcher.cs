@@ -155,7 +155,7 @@ public sealed class AgentWatcher : BackgroundService
                     // stream shares the dead connection, so its last word no longer holds either.
                     var reason = $"no status from the agent for {limit.TotalSeconds:0.##} s";
                     WatcherLog.AgentSilent(_logger, _upstream.Name, reason);
-                    _upstream.Observe(v => v with { Status = null, Health = null, LastError = reason });
+                    _upstream.Vanished(reason);
                 }
                 catch (RpcException e)
                 {
@@ -197,7 +197,7 @@ internal static partial class WatcherLog
     [LoggerMessage(EventId = 103, Level = LogLevel.Critical, Message = "{Upstream}: the agent watcher stopped; the shim no longer hears from this box")]
     public static partial void WatcherFailed(ILogger logger, string upstream, Exception exception);
 
-    [LoggerMessage(EventId = 104, Level = LogLevel.Information, Message = "{Upstream}: {Reason}; counting the box as gone")]
+    [LoggerMessage(EventId = 104, Level = LogLevel.Information, Message = "{Upstream}: {Reason}; counting the agent as gone")]
     public static partial void AgentSilent(ILogger logger, string upstream, string reason);
 
     [LoggerMessage(EventId = 102, Level = LogLevel.Warning, Message = "{Upstream}: the agent does not offer the {Stream} watch; relying on the other stream")]

@@ -68,7 +68,10 @@ public sealed class Upstream
 
     public int InFlight => Volatile.Read(ref _inFlight);
 
-    /// <summary>Cancelled when the box vanishes (its agent stops answering); a new token each time.</summary>
+    /// <summary>
+    /// Cancelled when the box vanishes (its agent goes silent, or neither its agent nor its ML service answers); a new
+    /// token each time.
+    /// </summary>
     public CancellationToken WhenGone
     {
         get
@@ -103,8 +106,63 @@ public sealed class Upstream
 
     public void EndRequest() => Interlocked.Decrement(ref _inFlight);
 
-    /// <summary>A message from the agent: what it says now, heard after everything before it.</summary>
-    public void Heard(Func<AgentView, AgentView> change) => Apply(change, heard: true);
+    /// <summary>The agent was tried and does not answer: the shim's own ML pings speak for the box.</summary>
+    public bool AgentAway
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _view.AgentAway;
+            }
+        }
+    }
+
+    /// <summary>A message from the agent: what it says now, heard after everything before it. The agent speaks for the box again.</summary>
+    public void Heard(Func<AgentView, AgentView> change) => Apply(v => change(v) with { Ml = null }, heard: true);
+
+    /// <summary>
+    /// The agent went silent on an open connection (it missed its heartbeats): the box may have lost power or its link,
+    /// and requests in flight to it would wait on a dead connection that sends no reset. They are taken back at once,
+    /// before the ML service is asked; an agent that refuses or resets (it crashed, the box is up) leaves them be.
+    /// </summary>
+    public void Vanished(string reason)
+    {
+        Observe(v => v with { Status = null, Health = null, LastError = reason });
+        CancellationTokenSource vanished;
+        lock (_gate)
+        {
+            vanished = _gone;
+            _gone = new CancellationTokenSource();
+        }
+
+        // Outside the lock: cancelling runs the forwards' callbacks, which abort their requests.
+        vanished.Cancel();
+        vanished.Dispose();
+    }
+
+    /// <summary>
+    /// The shim's own ping of the ML service while the agent is away; dropped if the agent answered meanwhile. An answer
+    /// heard after a failed forward clears its mark, as the agent's "serving" would: the ML service is tried again.
+    /// </summary>
+    public void Pinged(MlPing ping)
+    {
+        lock (_gate)
+        {
+            if (!_view.AgentAway)
+            {
+                return;
+            }
+
+            _view = _view with { Ml = ping };
+            if (ping.Answering && _failed is not null && _policy.Assess(_view).Condition == UpstreamCondition.Serving)
+            {
+                _failed = null;
+            }
+        }
+
+        Reassess();
+    }
 
     /// <summary>A watch stream was lost or could not be opened.</summary>
     public void Observe(Func<AgentView, AgentView> change) => Apply(change, heard: false);

@@ -3,7 +3,7 @@ namespace GpuSplit.Shim.Upstreams;
 /// <summary>How much a GPU box can be counted on right now.</summary>
 public enum UpstreamCondition
 {
-    /// <summary>The agent says serving: work goes there.</summary>
+    /// <summary>The agent says serving (or, with the agent away, the ML service answers its ping): work goes there.</summary>
     Serving,
 
     /// <summary>Away or recovering (asleep, restarting, starting): background work waits for it.</summary>
@@ -26,6 +26,8 @@ public static class HostStates
 {
     public const string Online = "online";
     public const string Connecting = "connecting";
+    public const string CheckingMl = "checking-ml";
+    public const string AgentUnreachable = "agent-unreachable";
     public const string Asleep = "asleep";
     public const string GoingToSleep = "going-to-sleep";
     public const string Starting = "starting";

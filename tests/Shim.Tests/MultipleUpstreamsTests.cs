@@ -33,7 +33,9 @@ public sealed class MultipleUpstreamsTests
         Assert.Equal(HttpStatusCode.OK, (await first).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await second).StatusCode);
 
-        // The roomy box falls asleep: everything goes to the small one, nothing waits.
+        // The roomy box falls asleep (its agent and its ML service stop answering): everything goes to the small one,
+        // nothing waits.
+        roomy.Ml.DropPings = true;
         await roomy.Agent.DisposeAsync();
         await shim.WaitForStateAsync(1, "asleep");
         for (var i = 0; i < 3; i++)

@@ -197,10 +197,12 @@ public sealed class ReplayTests
 
         var job = shim.Client.SendAsync(ImmichPredictRequest.Job(JobKind.SmartSearch, PreviewJpeg.Small()), Ct);
         await shim.WaitForStatusAsync(_ => ml.Calls.Count == 1, "the box to take the job");
+        ml.DropPings = true;
         await agent.DisposeAsync();
         await shim.WaitForHeldAsync(1);
         Assert.Equal(1, await shim.MetricAsync("""shim_replays_total{kind="smart-search",reason="box-gone"}"""));
         ml.Gate = null;
+        ml.DropPings = false;
 
         await using var back = await TestAgent.StartAsync(Ct, agentPort);
         back.Serve();

@@ -17,9 +17,9 @@ public sealed class StatusTests
     public async Task Ping_answers_pong_itself_whether_the_box_serves_or_sleeps()
     {
         await using var box = await GpuBox.StartAsync();
-        using var asleep = new SilentPort();
+        await using var asleep = new AsleepBox();
         await using var serving = await ShimUnderTest.StartAsync([box.Endpoints]);
-        await using var sleeping = await ShimUnderTest.StartAsync([(box.Ml.Address, asleep.Address)]);
+        await using var sleeping = await ShimUnderTest.StartAsync([asleep.Endpoints]);
         await serving.WaitForStateAsync(0, "online");
         await sleeping.WaitForStateAsync(0, "asleep");
 
@@ -37,9 +37,9 @@ public sealed class StatusTests
     public async Task Without_holding_ping_is_503_while_the_box_sleeps_and_pong_once_it_serves()
     {
         await using var box = await GpuBox.StartAsync();
-        using var asleep = new SilentPort();
+        await using var asleep = new AsleepBox();
         (string, string)[] noHolding = [("MaxHeldRequests", "0")];
-        await using var sleeping = await ShimUnderTest.StartAsync([(box.Ml.Address, asleep.Address)], noHolding);
+        await using var sleeping = await ShimUnderTest.StartAsync([asleep.Endpoints], noHolding);
         await using var serving = await ShimUnderTest.StartAsync([box.Endpoints], noHolding);
         await sleeping.WaitForStateAsync(0, "asleep");
         await serving.WaitForStateAsync(0, "online");
@@ -97,9 +97,8 @@ public sealed class StatusTests
     [Fact]
     public async Task The_status_page_as_a_person_sees_it_in_Chromium_while_the_box_sleeps_and_a_job_waits()
     {
-        using var asleep = new SilentPort();
-        await using var ml = await MlStandIn.StartAsync(Ct);
-        await using var shim = await ShimUnderTest.StartAsync([(ml.Address, asleep.Address)], token: Token);
+        await using var asleep = new AsleepBox();
+        await using var shim = await ShimUnderTest.StartAsync([asleep.Endpoints], token: Token);
         await shim.WaitForStateAsync(0, "asleep");
         var job = shim.Client.SendAsync(ImmichPredictRequest.Job(JobKind.FaceDetection, PreviewJpeg.Small()), Ct);
         await shim.WaitForHeldAsync(1);
@@ -113,7 +112,7 @@ public sealed class StatusTests
         Assert.Contains("its agent does not answer: asleep, off or unreachable", text, StringComparison.Ordinal);
         Assert.Contains("VRAM: not reported (the agent is not answering)", text, StringComparison.Ordinal);
         Assert.Matches(@"Since \S+.* \(\d+ s ago\)", text);
-        Assert.Contains("gpu-box-0: connecting → asleep", text, StringComparison.Ordinal);
+        Assert.Contains("gpu-box-0: checking-ml → asleep", text, StringComparison.Ordinal);
         Assert.DoesNotContain(Token, text, StringComparison.Ordinal);
         Assert.False(job.IsCompleted);
     }

@@ -7,7 +7,10 @@ using Microsoft.Extensions.Options;
 
 namespace GpuSplit.Shim.Tests.Immich;
 
-/// <summary>The shim's Immich API client against a real HTTP server with Immich's endpoints and shapes.</summary>
+/// <summary>
+/// The shim's Immich API client against a real HTTP server with Immich's endpoints and shapes: Immich 3.2.2's (the newest
+/// release) unless a test names 1.135.3 (the 1.13x line).
+/// </summary>
 public sealed class ImmichApiClientTests
 {
     [Fact]
@@ -28,10 +31,77 @@ public sealed class ImmichApiClientTests
         Assert.Equal(new QueueStatistics(0, 0, 3, 0, 4, 0), result.Value!.Single(q => q.Name == "ocr").Statistics);
         var call = Assert.Single(immich.Calls);
         Assert.Equal(("GET", "/api/queues", immich.ApiKey), (call.Method, call.Path, call.ApiKey));
+        Assert.Equal(1, immich.VersionAsks);
     }
 
     [Fact]
-    public async Task Pauses_and_resumes_a_queue_with_isPaused()
+    public async Task Reads_every_queue_of_Immich_1_135_from_the_jobs_api()
+    {
+        await using var immich = await ImmichApiStandIn.StartAsync(cancellationToken: TestContext.Current.CancellationToken, release: ImmichRelease.V1_135_3);
+        immich.SetStatistics("smartSearch", waiting: 120, active: 2, completed: 7, failed: 1);
+        using var http = new HttpClient();
+        var client = Client(http, immich.Url, immich.ApiKey);
+
+        var result = await client.GetQueuesAsync(TestContext.Current.CancellationToken);
+
+        Assert.True(result.Succeeded, result.Error);
+        Assert.Equal(ImmichRelease.V1_135_3.QueueNames, result.Value!.Select(q => q.Name));
+        Assert.DoesNotContain(result.Value!, q => q.Name == ImmichQueues.Ocr);
+        Assert.Equal(new QueueResponse("smartSearch", false, new QueueStatistics(Active: 2, Completed: 7, Delayed: 0, Failed: 1, Paused: 0, Waiting: 120)),
+            result.Value!.Single(q => q.Name == "smartSearch"));
+        var call = Assert.Single(immich.Calls);
+        Assert.Equal(("GET", "/api/jobs", immich.ApiKey), (call.Method, call.Path, call.ApiKey));
+    }
+
+    [Fact]
+    public async Task Pauses_and_resumes_a_queue_of_Immich_1_135_with_job_commands()
+    {
+        await using var immich = await ImmichApiStandIn.StartAsync(cancellationToken: TestContext.Current.CancellationToken, release: ImmichRelease.V1_135_3);
+        immich.SetStatistics("faceDetection", waiting: 3);
+        using var http = new HttpClient();
+        var client = Client(http, immich.Url, immich.ApiKey);
+
+        var paused = await client.SetPausedAsync("faceDetection", true, TestContext.Current.CancellationToken);
+        Assert.True(immich.IsPaused("faceDetection"));
+        var resumed = await client.SetPausedAsync("faceDetection", false, TestContext.Current.CancellationToken);
+
+        Assert.Equal(new QueueResponse("faceDetection", true, new QueueStatistics(0, 0, 0, 0, 0, 3)), paused.Value);
+        Assert.False(resumed.Value!.IsPaused);
+        Assert.False(immich.IsPaused("faceDetection"));
+        Assert.All(immich.Calls, c => Assert.Equal(("PUT", "/api/jobs/faceDetection"), (c.Method, c.Path)));
+        Assert.Equal(["""{"command":"pause","force":false}""", """{"command":"resume","force":false}"""], immich.Calls.Select(c => c.Body!.ToJsonString()));
+        Assert.Equal(1, immich.VersionAsks);
+    }
+
+    [Fact]
+    public async Task The_version_is_asked_once_per_connection_and_again_after_Immich_was_away_so_an_upgrade_is_followed()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var http = new HttpClient();
+        int port;
+        ImmichApiClient client;
+        await using (var old = await ImmichApiStandIn.StartAsync(cancellationToken: ct, release: ImmichRelease.V1_135_3))
+        {
+            port = old.Url.Port;
+            client = Client(http, old.Url, old.ApiKey);
+            Assert.True((await client.GetQueuesAsync(ct)).Succeeded);
+            Assert.True((await client.SetPausedAsync("smartSearch", true, ct)).Succeeded);
+            Assert.Equal(1, old.VersionAsks);
+        }
+
+        // Immich is down for its upgrade, then back on the same address as 3.2.2.
+        Assert.StartsWith("Immich API GET /api/jobs: unreachable: ", (await client.GetQueuesAsync(ct)).Error, StringComparison.Ordinal);
+        await using var upgraded = await ImmichApiStandIn.StartAsync(cancellationToken: ct, release: ImmichRelease.V3_2_2, port: port);
+        var queues = await client.GetQueuesAsync(ct);
+
+        Assert.True(queues.Succeeded, queues.Error);
+        Assert.Contains(queues.Value!, q => q.Name == ImmichQueues.Ocr);
+        Assert.Equal(1, upgraded.VersionAsks);
+        Assert.Equal(("GET", "/api/queues"), (Assert.Single(upgraded.Calls).Method, upgraded.Calls[0].Path));
+    }
+
+    [Fact]
+    public async Task Pauses_and_resumes_a_queue_with_isPaused_on_the_queues_api_and_not_the_deprecated_jobs_api()
     {
         await using var immich = await ImmichApiStandIn.StartAsync(cancellationToken: TestContext.Current.CancellationToken);
         using var http = new HttpClient();
@@ -122,7 +192,8 @@ public sealed class ImmichApiClientTests
 
         var result = await client.GetQueuesAsync(TestContext.Current.CancellationToken);
 
-        Assert.Equal("Immich API GET /api/queues: no answer within 0.2 s", result.Error);
+        // The version, asked first on a new connection, is the call that hangs.
+        Assert.Equal("Immich API GET /api/server/version: no answer within 0.2 s", result.Error);
     }
 
     [Fact]

@@ -214,6 +214,65 @@ public sealed class PowerLoopTests : IAsyncLifetime
         Assert.Equal(20, loop.Report.Backlog);
     }
 
+    [Theory]
+    [InlineData("3.2.2")]
+    [InlineData("1.135.3")]
+    public async Task An_outage_past_the_hold_limit_pauses_the_ml_queues_and_serving_resumes_them_with_the_api_the_version_has(string version)
+    {
+        // Immich 3.2.2 speaks the queues API; 1.135.3 has only the jobs API and no ocr queue.
+        var release = version == "3.2.2" ? ImmichRelease.V3_2_2 : ImmichRelease.V1_135_3;
+        await _immich.DisposeAsync();
+        _immich = await ImmichApiStandIn.StartAsync(cancellationToken: TestContext.Current.CancellationToken, release: release);
+        var loop = Loop();
+        string[] queues = [.. ImmichQueues.MachineLearning.Where(release.QueueNames.Contains)];
+
+        await loop.RunOnceAsync(TestContext.Current.CancellationToken);
+        _clock.Advance(HoldLimit);
+        await loop.RunOnceAsync(TestContext.Current.CancellationToken);
+        Assert.Null(loop.Report.Immich);
+        Assert.All(queues, q => Assert.True(_immich.IsPaused(q), q));
+        Assert.Equal(queues, loop.Report.PausedByShim);
+
+        _inputs.Box = _inputs.Box with { Answering = true, Serving = true };
+        await loop.RunOnceAsync(TestContext.Current.CancellationToken);
+        Assert.All(queues, q => Assert.False(_immich.IsPaused(q), q));
+        Assert.Empty(loop.Report.PausedByShim);
+
+        var api = release.QueuesApi ? "/api/queues" : "/api/jobs";
+        Assert.Equal(1, _immich.VersionAsks);
+        Assert.All(_immich.Calls.Where(c => c.Method == "GET"), c => Assert.Equal(api, c.Path));
+        Assert.Equal([.. queues.Select(q => $"{api}/{q}"), .. queues.Select(q => $"{api}/{q}")], _immich.Calls.Where(c => c.Method == "PUT").Select(c => c.Path));
+        Assert.Equal(
+            release.QueuesApi
+                ? [.. queues.Select(_ => """{"isPaused":true}"""), .. queues.Select(_ => """{"isPaused":false}""")]
+                : [.. queues.Select(_ => """{"command":"pause","force":false}"""), .. queues.Select(_ => """{"command":"resume","force":false}""")],
+            _immich.Calls.Where(c => c.Method == "PUT").Select(c => c.Body!.ToJsonString()));
+    }
+
+    [Fact]
+    public async Task A_box_whose_agent_is_away_while_its_ml_service_answers_is_neither_woken_nor_paused_for_nor_asked_to_sleep()
+    {
+        var loop = Loop(power: o => o.BacklogThreshold = 20);
+        // Work waits in Immich (a box counted asleep would be woken), and the box is idle with nothing in flight.
+        _immich.SetStatistics("smartSearch", waiting: 60);
+        _inputs.Box = _inputs.Box with { Answering = true, Serving = true, AgentAnswering = false };
+        _inputs.LastWorkAt = _clock.GetUtcNow();
+
+        await loop.RunOnceAsync(TestContext.Current.CancellationToken);
+        _clock.Advance(HoldLimit + TimeSpan.FromMinutes(15));
+        await loop.RunOnceAsync(TestContext.Current.CancellationToken);
+        _immich.SetStatistics("smartSearch", waiting: 0);
+        _clock.Advance(TimeSpan.FromMinutes(15));
+        await loop.RunOnceAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(0, PacketsReceived());
+        Assert.Equal("the box is awake", PowerLoop.Describe(loop.Report.Boxes.Single().Wake!));
+        Assert.Empty(loop.Report.PausedByShim);
+        Assert.DoesNotContain(_immich.Calls, c => c.Method == "PUT");
+        Assert.Empty(_agent.Service.SleepRequests);
+        Assert.Equal("its agent does not answer (its ML service does): no one to ask to sleep", loop.Report.Boxes.Single().Sleep);
+    }
+
     private PowerLoop Loop(string? apiKey = "test-api-key", Action<PowerOptions>? power = null)
     {
         var options = new PowerOptions();

@@ -26,9 +26,8 @@ public sealed class ShimPowerTests
     {
         using var wake = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
         await using var immich = await ImmichApiStandIn.StartAsync(cancellationToken: Ct);
-        using var agentPort = new SilentPort();
-        await using var ml = await MlStandIn.StartAsync(Ct);
-        await using var shim = await ShimUnderTest.StartAsync([(ml.Address, agentPort.Address)], Settings(wake, immich), token: AgentToken);
+        await using var asleep = new AsleepBox();
+        await using var shim = await ShimUnderTest.StartAsync([asleep.Endpoints], Settings(wake, immich), token: AgentToken);
         await shim.WaitForStateAsync(0, "asleep");
 
         // A job arrives while the box sleeps: it is held, and the box is woken at once.
@@ -58,8 +57,7 @@ public sealed class ShimPowerTests
 
         // The box wakes: queues resumed; once Immich has worked off its backlog, "Missing" is pressed once for the
         // queue that lost a job, and for no other.
-        agentPort.Release();
-        await using var agent = await TestAgent.StartAsync(Ct, agentPort.Port);
+        var agent = (await asleep.WakeAsync(serving: false)).Agent;
         agent.Service.Token = AgentToken;
         agent.Serve();
         await WaitAsync(() => ImmichQueues.MachineLearning.All(q => !immich.IsPaused(q)), "the ML queues resumed");
@@ -90,11 +88,10 @@ public sealed class ShimPowerTests
     {
         using var wake = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
         await using var immich = await ImmichApiStandIn.StartAsync(cancellationToken: Ct);
-        using var agentPort = new SilentPort();
-        await using var ml = await MlStandIn.StartAsync(Ct);
+        await using var asleep = new AsleepBox();
         var ledger = Path.Combine(Path.GetTempPath(), "gpusplit-tests", $"shim-power-restart-{Guid.NewGuid():N}.json");
         (string, string)[] settings = [.. Settings(wake, immich), ("Power:LedgerFile", ledger)];
-        await using (var before = await ShimUnderTest.StartAsync([(ml.Address, agentPort.Address)], settings, token: AgentToken))
+        await using (var before = await ShimUnderTest.StartAsync([asleep.Endpoints], settings, token: AgentToken))
         {
             await before.WaitForStateAsync(0, "asleep");
             using (var lost = await before.Client.SendAsync(ImmichPredictRequest.Job(JobKind.FaceDetection, PreviewJpeg.Small()), Ct))
@@ -107,14 +104,12 @@ public sealed class ShimPowerTests
 
         // A new shim process (an update, a crash) while the box still sleeps: Immich shows the queues paused, and only the
         // ledger says that this shim paused them, not an admin.
-        await using var after = await ShimUnderTest.StartAsync([(ml.Address, agentPort.Address)], settings, token: AgentToken);
+        await using var after = await ShimUnderTest.StartAsync([asleep.Endpoints], settings, token: AgentToken);
         var kept = await after.WaitForStatusAsync(s => Power(s).GetProperty("lost").GetArrayLength() == 1, "the loss kept across the restart");
         Assert.Equal(3, Power(kept).GetProperty("pausedQueues").GetArrayLength());
         Assert.All(ImmichQueues.MachineLearning, q => Assert.True(immich.IsPaused(q), q));
 
-        agentPort.Release();
-        await using var agent = await TestAgent.StartAsync(Ct, agentPort.Port);
-        agent.Serve();
+        await asleep.WakeAsync();
         await WaitAsync(() => ImmichQueues.MachineLearning.All(q => !immich.IsPaused(q)), "the ML queues resumed by the restarted shim");
         await WaitAsync(() => immich.MissingPresses("faceDetection") == 1, "Missing pressed for faceDetection by the restarted shim");
         Assert.Equal(0, immich.MissingPresses("smartSearch") + immich.MissingPresses("ocr"));

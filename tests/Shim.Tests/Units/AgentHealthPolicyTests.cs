@@ -11,14 +11,31 @@ public sealed class AgentHealthPolicyTests
     private static readonly AgentHealthPolicy Policy = new();
 
     [Fact]
-    public void Before_any_answer_the_box_is_connecting_and_after_a_failure_asleep_both_worth_waiting_for()
+    public void Before_any_answer_the_box_is_connecting_and_with_neither_agent_nor_ml_answering_asleep_both_worth_waiting_for()
     {
         var connecting = Policy.Assess(AgentView.Initial);
-        var asleep = Policy.Assess(AgentView.Initial with { LastError = "Connection refused" });
+        var asleep = Policy.Assess(AgentView.Initial with { LastError = "Connection refused", Ml = new MlPing(false, "Connection refused (ml)") });
 
         Assert.Equal((UpstreamCondition.Transient, HostStates.Connecting), (connecting.Condition, connecting.State));
         Assert.Equal((UpstreamCondition.Transient, HostStates.Asleep), (asleep.Condition, asleep.State));
         Assert.Contains("Connection refused", asleep.Reason, StringComparison.Ordinal);
+        Assert.Contains("nor does its ML service (Connection refused (ml))", asleep.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_agent_that_does_not_answer_is_not_the_last_word_the_ml_service_answering_its_ping_takes_work()
+    {
+        var agentGone = AgentView.Initial with { LastError = "Connection refused" };
+
+        var checking = Policy.Assess(agentGone);
+        var mlAnswering = Policy.Assess(agentGone with { Ml = new MlPing(true, "gpu-box:3003 answered /ping") });
+
+        Assert.Equal((UpstreamCondition.Transient, HostStates.CheckingMl), (checking.Condition, checking.State));
+        Assert.Equal((UpstreamCondition.Serving, HostStates.AgentUnreachable), (mlAnswering.Condition, mlAnswering.State));
+        Assert.Equal("agent unreachable, ML answering: forwarding without the GPU's view (agent: Connection refused)", mlAnswering.Reason);
+        // An agent that answers speaks for the box, whatever an earlier ping found.
+        var back = Policy.Assess(new AgentView(Serving.Serving, TestAgent.Status(true, "", WorkerState.Running, 1), null, new MlPing(true, "")));
+        Assert.Equal((UpstreamCondition.Serving, HostStates.Online), (back.Condition, back.State));
     }
 
     [Fact]

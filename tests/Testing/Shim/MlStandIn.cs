@@ -15,7 +15,7 @@ public sealed record PredictCall(string ContentType, long? ContentLength, string
 /// <summary>
 /// A small real HTTP server on loopback answering like Immich's ML service (immich_ml/main.py): GET /ping
 /// "pong", GET / the banner, POST /predict parsing the multipart form and answering JSON keyed by task.
-/// It records what it received; a test can make it wait before answering, or die mid-answer.
+/// It records what it received; a test can make it wait before answering, die mid-answer, or drop its pings.
 /// </summary>
 public sealed class MlStandIn : IAsyncDisposable
 {
@@ -39,6 +39,9 @@ public sealed class MlStandIn : IAsyncDisposable
     /// <summary>When set, /predict drops the connection after reading the request, before any answer.</summary>
     public bool DieBeforeResponse { get; set; }
 
+    /// <summary>When set, /ping drops the connection unanswered: with its agent gone too, the box counts as away.</summary>
+    public bool DropPings { get; set; }
+
     public static async Task<MlStandIn> StartAsync(CancellationToken cancellationToken, int port = 0)
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -50,7 +53,16 @@ public sealed class MlStandIn : IAsyncDisposable
         });
         var app = builder.Build();
         var standIn = new MlStandIn(app);
-        app.MapGet("/ping", () => Results.Text("pong"));
+        app.MapGet("/ping", (HttpContext context) =>
+        {
+            if (standIn.DropPings)
+            {
+                context.Abort();
+                return Results.Empty;
+            }
+
+            return Results.Text("pong");
+        });
         app.MapGet("/", () => Results.Json(new { message = "Immich ML" }));
         app.MapPost("/predict", standIn.PredictAsync);
         await app.StartAsync(cancellationToken);

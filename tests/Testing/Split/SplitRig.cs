@@ -174,6 +174,12 @@ public sealed class SplitRig : IAsyncDisposable
         PoweredOn = true;
     }
 
+    /// <summary>The agent process stops (a crash, an upgrade); the box, its link and its ML container stay up.</summary>
+    public async Task StopAgentAsync() => await Agent.DisposeAsync();
+
+    /// <summary>The agent process starts again, as its service would restart it; it starts a stopped ML container itself.</summary>
+    public void StartAgent() => Agent = Box.StartProcess(_agentStart);
+
     /// <summary>Output of the agent and the shim, for a failure message.</summary>
     public string Describe() =>
         $"--- agent ---\n{Tail(Agent?.Output)}\n--- shim ---\n{Tail(Shim?.Output)}";
