@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
-using GpuSplit.MlService.Predict;
+using GpuSplit.Planner.Service;
 using GpuSplit.Testing.Immich;
 using GpuSplit.Testing.Processes;
 using GpuSplit.Testing.Split;
