@@ -3,7 +3,7 @@ using GpuSplit.Planner.Tests.Onnx;
 
 namespace GpuSplit.Planner.Tests.Measure;
 
-/// <summary>`planner measure --device cpu` as a process, on generated models whose weights have a known size.</summary>
+/// <summary>`planner-measure --device cpu` as a process, on generated models whose weights have a known size.</summary>
 public sealed class GeneratedModelMeasureTests : IDisposable
 {
     private const int N = 4096; // MatMul weight 4096 x 4096 float32 = 64 MiB
