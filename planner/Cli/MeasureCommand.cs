@@ -9,6 +9,7 @@ namespace GpuSplit.Planner.Cli;
 /// `planner measure --models DIR`: each model of an Immich model cache loaded and run the way Immich does, with
 /// the memory it really takes on this device; the figures merge into the measurements file `planner fit` reads.
 /// `planner measure --service URL`: the same through Immich's own ML container (<see cref="ServiceMeasureCommand"/>).
+/// --models needs ONNX Runtime, which only planner-measure (measure/) carries: there this command is the whole program.
 /// </summary>
 internal static class MeasureCommand
 {
