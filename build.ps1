@@ -80,11 +80,13 @@ switch ($Task) {
         Invoke-Native 'dotnet' @('run', '--project', (Join-Path $root 'bench/GpuSplit.Bench.csproj'), '-c', 'Release', '--', 'all', '--results', (Join-Path $root 'bench/RESULTS.md'))
     }
     'publish' {
-        foreach ($program in 'planner', 'agent', 'shim') {
+        # planner-measure (measure/) carries ONNX Runtime for `measure --models`; the planner itself stays small.
+        foreach ($program in 'planner', 'measure', 'agent', 'shim') {
             $project = Get-ChildItem -Path (Join-Path $root $program) -Filter '*.csproj' | Select-Object -First 1
             if ($null -eq $project) { continue }
+            $name = if ($program -eq 'measure') { 'planner-measure' } else { $program }
             Invoke-Native 'dotnet' @('publish', $project.FullName, '-c', $Configuration, '-r', $Runtime, '--self-contained', 'true',
-                '-o', (Join-Path $root "artifacts/publish/$program-$Runtime"))
+                '-o', (Join-Path $root "artifacts/publish/$name-$Runtime"))
         }
     }
 }

@@ -9,7 +9,7 @@ using GpuSplit.Planner.Units;
 namespace GpuSplit.Bench.Planner;
 
 /// <summary>
-/// `planner measure --device cpu` on the real PP-OCRv4 models (scripts/setup-test-host.sh fetches them), laid out
+/// `planner-measure --device cpu` on the real PP-OCRv4 models (scripts/setup-test-host.sh fetches them), laid out
 /// as Immich's PP-OCRv5_mobile: the memory model's prediction next to the measured figure, and how long a
 /// measurement takes.
 /// </summary>
@@ -22,7 +22,7 @@ public sealed class MeasureBenchmark : IBenchmark
 
     public async Task<BenchmarkReport> RunAsync(CancellationToken cancellationToken)
     {
-        var assets = Path.Combine(RepositoryRoot(), ".cache", "models", "ocr-models", "package", "assets");
+        var assets = Path.Combine(Repository.Root(), ".cache", "models", "ocr-models", "package", "assets");
         var files = new Dictionary<ComponentType, string>
         {
             [ComponentType.Detection] = Path.Combine(assets, "ch_PP-OCRv4_det_infer.onnx"),
@@ -89,11 +89,11 @@ public sealed class MeasureBenchmark : IBenchmark
 
         var wall = runs.Select(r => r.WallMilliseconds).ToList();
         return new BenchmarkReport(
-            "planner measure on the real PP-OCRv4 models, CPU: prediction against measurement",
+            "planner-measure on the real PP-OCRv4 models, CPU: prediction against measurement",
             ["component", "static weights MiB", "predicted weights MiB", "measured loaded MiB", "error", "predicted peak MiB", "measured peak MiB", "error", "load ms", "run ms"],
             rows,
             [
-                $"{Runs} runs of `planner measure --models CACHE --device cpu --json`, each a fresh process measuring both components; measured figures are the median with the range of the {Runs} runs in brackets.",
+                $"{Runs} runs of `planner-measure --models CACHE --device cpu --json`, each a fresh process measuring both components; measured figures are the median with the range of the {Runs} runs in brackets.",
                 $"One whole measurement run (process start, bare context, both components, file merge): median {Stats.Median(wall):0} ms, p90 {Stats.Percentile(wall, 0.9):0} ms (the machine's 2 cores are shared, so times vary more than memory).",
                 "Measured: the model's share of this process's private memory (RssAnon), loaded = after the session is created, peak = highest during one request at the catalog's Immich shape, both minus the process just before the model loaded.",
                 "Predicted: the memory model's terms for the catalog's PP-OCRv5_mobile entry (weights = the catalog's file size, peak = weights + activations; the CUDA-only cuDNN workspace term left out). Error = (predicted - measured) / measured.",
@@ -106,20 +106,20 @@ public sealed class MeasureBenchmark : IBenchmark
     private static async Task<Run> MeasureOnceAsync(string cache, string measurements, CancellationToken cancellationToken)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in new[] { Path.Combine(AppContext.BaseDirectory, "planner.dll"), "measure", "--models", cache, "--device", "cpu", "--json", "--out", measurements })
+        foreach (var argument in new[] { Path.Combine(AppContext.BaseDirectory, "planner-measure.dll"), "--models", cache, "--device", "cpu", "--json", "--out", measurements })
         {
             start.ArgumentList.Add(argument);
         }
 
         var clock = Stopwatch.StartNew();
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start the planner");
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start planner-measure");
         var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
         var error = process.StandardError.ReadToEndAsync(cancellationToken);
         await process.WaitForExitAsync(cancellationToken);
         var wall = clock.Elapsed.TotalMilliseconds;
         if (process.ExitCode != 0)
         {
-            throw new InvalidOperationException($"planner measure failed (exit {process.ExitCode}): {await error}");
+            throw new InvalidOperationException($"planner-measure failed (exit {process.ExitCode}): {await error}");
         }
 
         using var json = JsonDocument.Parse(await output);
@@ -136,19 +136,6 @@ public sealed class MeasureBenchmark : IBenchmark
         }
 
         return new Run(wall, components);
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "GpuSplit.slnx")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"no GpuSplit.slnx above {AppContext.BaseDirectory}");
     }
 
     /// <summary>The file records seconds to the millisecond; more digits would be noise.</summary>

@@ -15,7 +15,7 @@ internal static class FitCommand
     {
         var vram = new Option<string>("--vram")
         {
-            Description = "The card's memory, e.g. 6GB, 6GiB, 6144MiB or 6144M. GB means GiB here: cards are sold in binary units (a 6 GB GTX 1060 has 6144 MiB).",
+            Description = "The card's memory, e.g. 6GB, 6GiB, 6144MiB, or 6144 as nvidia-smi prints it (a number without a unit is MiB). GB means GiB here: cards are sold in binary units (a 6 GB GTX 1060 has 6144 MiB).",
             Required = true,
         };
         var workers = new Option<int>("--workers") { Description = "ML worker processes (MACHINE_LEARNING_WORKERS); each has its own copy of every model.", DefaultValueFactory = _ => 1 };

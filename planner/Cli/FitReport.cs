@@ -106,10 +106,14 @@ internal static class FitReport
 
     private static Table AlternativesTable(FitResult result)
     {
-        var table = new Table().Title("Alternatives, best models first: the plan is the first that at least fits").AddColumns("CLIP", "Faces", "OCR", "Peak MiB", "Headroom MiB", "Verdict");
+        var shown = AlternativesWindow.Around(result.Candidates, result.Plan, AlternativesShown);
+        var title = result.Plan is null
+            ? "Alternatives, best models first: none fits"
+            : "Alternatives, best models first: the plan is the first that at least fits; above it, why not a better one";
+        var table = new Table().Title(title).AddColumns("CLIP", "Faces", "OCR", "Peak MiB", "Headroom MiB", "Verdict");
         table.Columns[3].RightAligned();
         table.Columns[4].RightAligned();
-        foreach (var candidate in result.Candidates.Take(AlternativesShown))
+        foreach (var candidate in shown.Rows)
         {
             var combination = candidate.Combination;
             table.AddRow(
@@ -118,12 +122,13 @@ internal static class FitReport
                 Markup.Escape(combination.Ocr?.Name ?? "off"),
                 ByteSize.ToMiB(candidate.PeakBytes).ToString("N0", CultureInfo.InvariantCulture),
                 ByteSize.ToMiB(candidate.HeadroomBytes).ToString("N0", CultureInfo.InvariantCulture),
-                VerdictOf(candidate));
+                ReferenceEquals(candidate, result.Plan) ? $"{VerdictOf(candidate)} ← plan" : VerdictOf(candidate));
         }
 
-        if (result.Candidates.Count > AlternativesShown)
+        if (shown.Hidden > 0)
         {
-            table.Caption($"{result.Candidates.Count - AlternativesShown} more; --json lists every combination");
+            table.Caption(string.Create(CultureInfo.InvariantCulture,
+                $"{shown.HiddenAbove} better-ranked and {shown.HiddenBelow} lower-ranked not shown; --json lists every combination"));
         }
 
         return table;

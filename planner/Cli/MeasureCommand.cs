@@ -9,13 +9,23 @@ namespace GpuSplit.Planner.Cli;
 /// `planner measure --models DIR`: each model of an Immich model cache loaded and run the way Immich does, with
 /// the memory it really takes on this device; the figures merge into the measurements file `planner fit` reads.
 /// `planner measure --service URL`: the same through Immich's own ML container (<see cref="ServiceMeasureCommand"/>).
+/// --models needs ONNX Runtime, which only planner-measure (measure/) carries: there this command is the whole program.
 /// </summary>
 internal static class MeasureCommand
 {
     /// <summary>Some component (or an --only name) could not be measured; the others were.</summary>
     public const int SomeFailed = 1;
 
-    public static Command Create()
+    private const string Description = "Measure the real memory footprint of Immich's models on this GPU: through Immich's own ML container (--service), or in this process from a model cache (--models, planner-measure only).";
+
+    /// <summary>`planner measure`: <paramref name="inProcess"/> is null in the planner, which carries no ONNX Runtime.</summary>
+    public static Command Create(IInProcessMeasurer? inProcess) => Configure(new Command("measure", Description), inProcess);
+
+    /// <summary>planner-measure: the same command as a program of its own, with ONNX Runtime for --models.</summary>
+    public static RootCommand CreateRoot(IInProcessMeasurer inProcess) => Configure(new RootCommand(Description), inProcess);
+
+    private static T Configure<T>(T command, IInProcessMeasurer? inProcess)
+        where T : Command
     {
         var models = new Option<string?>("--models") { Description = "Immich's model cache folder (MACHINE_LEARNING_CACHE_FOLDER, /cache in the container): measure in this process." };
         var service = new Option<string?>("--service") { Description = "Immich's ML service (http://127.0.0.1:3003): measure through its own container, on the GPU box." };
@@ -35,11 +45,15 @@ internal static class MeasureCommand
         var output = new Option<string?>("--out") { Description = $"The measurements file to merge into (default {MeasurementsFile.DefaultName} next to the catalog)." };
         var catalog = CatalogSource.Option();
         var json = new Option<bool>("--json") { Description = "Print the results as one JSON document instead of a table." };
-        var command = new Command("measure", "Measure the real memory footprint of Immich's models on this GPU: through Immich's own ML container (--service), or in this process from a model cache (--models).")
+        foreach (var option in new Option[]
         {
             models, service, container, device, only, combination, concurrency, combinationSeconds, image, docker, force, agent, ortLibrary, nvmlLibrary, sizes, output,
             catalog, json,
-        };
+        })
+        {
+            command.Options.Add(option);
+        }
+
         command.SetAction(async (parsed, cancellationToken) =>
         {
             var error = parsed.InvocationConfiguration.Error;
@@ -69,6 +83,13 @@ internal static class MeasureCommand
                 throw new UsageException($"{serviceOnly.Name} goes with --service");
             }
 
+            if (inProcess is null)
+            {
+                throw new UsageException(
+                    "measure --models loads the models in ONNX Runtime, which the planner leaves out to stay small: run planner-measure --models DIR "
+                    + "(from a clone: dotnet run --project measure -c Release -- --models DIR; docs/measure.md)");
+            }
+
             var target = Device(parsed.GetValue(device));
             var plan = Plan(parsed.GetValue(models)!, CatalogSource.Load(catalogFile), parsed.GetValue(only));
             foreach (var warning in plan.Warnings)
@@ -92,7 +113,7 @@ internal static class MeasureCommand
             IReadOnlyList<SizeSweep> sweeps;
             try
             {
-                (run, sweeps) = Run(target, plan, parsed.GetValue(ortLibrary), parsed.GetValue(nvmlLibrary), parsed.GetValue(sizes), progress, cancellationToken);
+                (run, sweeps) = inProcess.Run(target, plan, parsed.GetValue(ortLibrary), parsed.GetValue(nvmlLibrary), parsed.GetValue(sizes), progress, cancellationToken);
             }
             catch (MeasureException e)
             {
@@ -132,52 +153,6 @@ internal static class MeasureCommand
             return run.Failures.Count > 0 ? SomeFailed : 0;
         });
         return command;
-    }
-
-    private static (MeasureRun Run, IReadOnlyList<SizeSweep> Sweeps) Run(
-        MeasureDevice device,
-        MeasurePlan plan,
-        string? ortLibrary,
-        string? nvmlLibrary,
-        bool sizes,
-        MeasureProgress progress,
-        CancellationToken cancellationToken)
-    {
-        var failures = new List<MeasureFailure>(plan.Failures);
-        var measured = new List<ComponentMeasurement>();
-        using var environment = MeasureEnvironment.Open(device, ortLibrary, nvmlLibrary);
-        using var measurer = new SessionMeasurer(device, environment.Probe, TimeProvider.System);
-        var context = progress.Step("bare context (runtime and provider, no model)", measurer.StartContext);
-        foreach (var target in plan.Targets)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            try
-            {
-                measured.Add(progress.Step(target.Label, () => measurer.Measure(target)));
-            }
-            catch (MeasureException e)
-            {
-                failures.Add(new MeasureFailure(target.Label, $"{target.Label}: {e.Message}"));
-            }
-        }
-
-        var sweeps = new List<SizeSweep>();
-        foreach (var target in sizes ? plan.Targets.Where(t => t.Component.Input?.Varying is not null) : [])
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            try
-            {
-                sweeps.Add(progress.Step($"{target.Label} at every input size", () => measurer.Sweep(target)));
-            }
-            catch (MeasureException e)
-            {
-                failures.Add(new MeasureFailure(target.Label, $"{target.Label} (sizes): {e.Message}"));
-            }
-        }
-
-        var run = new MeasureRun(environment.DeviceKey, MeasureRun.InProcess, environment.Runtime, environment.Probe.Method,
-            TimeProvider.System.GetUtcNow(), context, measured, failures);
-        return (run, sweeps);
     }
 
     private static MeasurePlan Plan(string modelsFolder, ModelCatalog catalog, string[]? only)

@@ -9,7 +9,7 @@ internal static class PlannerCli
     /// <summary>Exit code for a usage error (bad option, bad size), distinct from "nothing fits" (1).</summary>
     public const int UsageError = 2;
 
-    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
+    public static Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
     {
         var root = new RootCommand("GpuSplit planner: which Immich ML models fit your GPU, and the settings to apply.");
         foreach (var command in Commands())
@@ -17,6 +17,15 @@ internal static class PlannerCli
             root.Subcommands.Add(command);
         }
 
+        return RunAsync(root, args, output, error);
+    }
+
+    /// <summary>planner-measure: `planner measure` with ONNX Runtime for --models, as a program of its own.</summary>
+    public static Task<int> RunMeasureAsync(string[] args, TextWriter output, TextWriter error, IInProcessMeasurer inProcess) =>
+        RunAsync(MeasureCommand.CreateRoot(inProcess), args, output, error);
+
+    private static async Task<int> RunAsync(RootCommand root, string[] args, TextWriter output, TextWriter error)
+    {
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
@@ -47,6 +56,6 @@ internal static class PlannerCli
         yield return FitCommand.Create();
         yield return CatalogCommand.Create();
         yield return InspectCommand.Create();
-        yield return MeasureCommand.Create();
+        yield return MeasureCommand.Create(inProcess: null);
     }
 }

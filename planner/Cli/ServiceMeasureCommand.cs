@@ -33,7 +33,7 @@ internal sealed record ServiceArguments(
 
 /// <summary>
 /// `planner measure --service URL`: footprints measured through Immich's own ML container on the GPU box, with its
-/// pinned runtime on the real card (issue 9: the planner's own ONNX Runtime has no kernels for a GTX 1060).
+/// pinned runtime on the real card (issue 9: planner-measure's ONNX Runtime has no kernels for a GTX 1060).
 /// </summary>
 internal static class ServiceMeasureCommand
 {

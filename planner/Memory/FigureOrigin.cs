@@ -6,7 +6,7 @@ public enum FigureOrigin
     /// <summary>The memory model, from the catalog's sourced figures.</summary>
     Estimate,
 
-    /// <summary>`planner measure --models`: an in-process ONNX Runtime session on this GPU.</summary>
+    /// <summary>`planner-measure --models`: an in-process ONNX Runtime session on this GPU.</summary>
     Measured,
 
     /// <summary>`planner measure --service`: through Immich's own ML container on this GPU.</summary>

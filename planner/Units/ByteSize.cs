@@ -5,7 +5,8 @@ namespace GpuSplit.Planner.Units;
 
 /// <summary>
 /// Sizes as people type them for a graphics card. Cards are sold in binary units ("6GB" is 6144 MiB as nvidia-smi
-/// shows it), so GB, MB and KB mean GiB, MiB and KiB here, and the bare letters G, M, K too.
+/// shows it), so GB, MB and KB mean GiB, MiB and KiB here, and the bare letters G, M, K too. A number without a unit
+/// is MiB, the figure nvidia-smi prints for the card ("6144MiB"); B asks for bytes.
 /// </summary>
 public static partial class ByteSize
 {
@@ -13,13 +14,19 @@ public static partial class ByteSize
     public const long MiB = 1024 * KiB;
     public const long GiB = 1024 * MiB;
 
+    /// <summary>
+    /// Below this a bare number is not a card in MiB (the smallest CUDA cards have 256 MiB) but almost surely GB
+    /// without its unit: "6" is refused with a hint rather than planned as 6 MiB.
+    /// </summary>
+    public const int SmallestBareMiB = 256;
+
     public static bool TryParse(string? text, out long bytes, out string error)
     {
         bytes = 0;
         var match = SizePattern().Match(text ?? string.Empty);
         if (!match.Success)
         {
-            error = $"'{text}' is not a size; write it like 6GB, 6GiB, 6144MiB or 6144M";
+            error = $"'{text}' is not a size; write it like 6GB, 6GiB, 6144MiB or 6144 (MiB, as nvidia-smi prints it)";
             return false;
         }
 
@@ -30,18 +37,25 @@ public static partial class ByteSize
             return false;
         }
 
-        var unit = match.Groups["unit"].Value.ToUpperInvariant() switch
+        var unitText = match.Groups["unit"].Value;
+        if (unitText.Length == 0 && number > 0 && number < SmallestBareMiB)
         {
-            "" or "B" => 1,
+            error = $"'{text}' without a unit is {text!.Trim()} MiB, too small for a card; did you mean {text.Trim()}GB?";
+            return false;
+        }
+
+        var unit = unitText.ToUpperInvariant() switch
+        {
+            "" or "M" or "MB" or "MIB" => MiB,
+            "B" => 1,
             "K" or "KB" or "KIB" => KiB,
-            "M" or "MB" or "MIB" => MiB,
             "G" or "GB" or "GIB" => GiB,
             "T" or "TB" or "TIB" => 1024 * GiB,
             _ => 0,
         };
         if (unit == 0)
         {
-            error = $"'{text}' has an unknown unit '{match.Groups["unit"].Value}'; use GB, GiB, MB, MiB, G or M";
+            error = $"'{text}' has an unknown unit '{unitText}'; use GB, GiB, MB, MiB, G or M";
             return false;
         }
 

@@ -12,19 +12,31 @@ internal static class PlannerProcess
     private static readonly TimeSpan Limit = TimeSpan.FromMinutes(3);
 
     /// <summary>The planner's own build output (see the project file for why not this test project's).</summary>
-    private static readonly string Directory = typeof(PlannerProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
-        .Single(a => a.Key == "PlannerDirectory").Value!;
+    public static readonly string Directory = BuildOutput("PlannerDirectory");
+
+    /// <summary>planner-measure's (measure/), with ONNX Runtime beside it.</summary>
+    private static readonly string MeasureDirectory = BuildOutput("MeasureDirectory");
 
     public static Task<Result> RunAsync(params string[] args) => RunAsync(args, environment: null);
 
-    public static async Task<Result> RunAsync(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
+    public static Task<Result> RunAsync(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null) =>
+        RunAsync(Path.Combine(Directory, "planner.dll"), args, environment);
+
+    /// <summary>planner-measure, the planner's `measure` with ONNX Runtime for --models.</summary>
+    public static Task<Result> RunMeasureAsync(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null) =>
+        RunAsync(Path.Combine(MeasureDirectory, "planner-measure.dll"), args, environment);
+
+    private static string BuildOutput(string key) =>
+        typeof(PlannerProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value!;
+
+    private static async Task<Result> RunAsync(string program, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment)
     {
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
-        start.ArgumentList.Add(Path.Combine(Directory, "planner.dll"));
+        start.ArgumentList.Add(program);
         foreach (var arg in args)
         {
             start.ArgumentList.Add(arg);
@@ -47,7 +59,7 @@ internal static class PlannerProcess
         catch (OperationCanceledException)
         {
             process.Kill(entireProcessTree: true);
-            Assert.Fail($"planner {string.Join(' ', start.ArgumentList.Skip(1))} did not finish within {Limit}");
+            Assert.Fail($"{Path.GetFileNameWithoutExtension(program)} {string.Join(' ', start.ArgumentList.Skip(1))} did not finish within {Limit}");
         }
 
         return new Result(process.ExitCode, await output, await error);

@@ -82,6 +82,51 @@ public sealed class FitCommandTests
     }
 
     [Fact]
+    public async Task A_bare_number_is_MiB_as_nvidia_smi_prints_it()
+    {
+        var bare = await PlannerProcess.RunAsync("fit", "--vram", "6144", "--json");
+        var withUnit = await PlannerProcess.RunAsync("fit", "--vram", "6GB", "--json");
+        Assert.Equal(0, bare.ExitCode);
+        Assert.Equal(withUnit.Output, bare.Output);
+        Assert.Equal(6144, (int)JsonNode.Parse(bare.Output)!["budgetMiB"]!);
+
+        var plain = await PlannerProcess.RunAsync("fit", "--vram", "6144");
+        Assert.Equal(0, plain.ExitCode);
+        Assert.StartsWith("Card: 6,144 MiB", plain.Output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--vram", "4GB")]
+    [InlineData("--workers", "2")]
+    public async Task Alternatives_show_the_plan_and_the_better_ranked_rows_just_above_it(string option, string value)
+    {
+        var args = option == "--vram" ? new[] { "fit", option, value } : ["fit", "--vram", "6GB", option, value];
+        var json = JsonNode.Parse((await PlannerProcess.RunAsync([.. args, "--json"])).Output)!;
+        var candidates = json["candidates"]!.AsArray();
+        var planIndex = candidates.Select(Combination).ToList().IndexOf(Combination(json["plan"]));
+        // Both settings push the plan well down the ranking: the best-ranked twelve alone would not show it.
+        Assert.True(planIndex >= 12, $"the plan is candidate {planIndex}");
+
+        var result = await PlannerProcess.RunAsync(args);
+        Assert.Equal(0, result.ExitCode);
+        var table = result.Output[result.Output.IndexOf("Alternatives", StringComparison.Ordinal)..];
+        var rows = table.Split('\n').Where(line => line.StartsWith('│')).Select(line => line.Split('│').Select(cell => cell.Trim()).ToArray()).Where(cells => cells[1] != "CLIP").ToList();
+        var planRow = Assert.Single(rows, cells => cells[6].EndsWith("← plan", StringComparison.Ordinal));
+        Assert.Equal(Combination(json["plan"]), Shown(planRow));
+        var above = rows.IndexOf(planRow);
+        Assert.True(above >= 1, "no better-ranked row above the plan");
+        for (var i = 1; i <= above; i++)
+        {
+            var candidate = candidates[planIndex - i]!;
+            Assert.Equal(Combination(candidate), Shown(rows[above - i]));
+            Assert.Equal((string)candidate["verdict"]!, rows[above - i][6]);
+        }
+
+        static string Combination(JsonNode? c) => $"{(string)c!["clip"]!} {(string)c["facialRecognition"]!} {(string?)c["ocr"] ?? "off"}";
+        static string Shown(string[] cells) => $"{cells[1]} {cells[2]} {cells[3]}";
+    }
+
+    [Fact]
     public async Task Nothing_fitting_exits_1_and_names_the_smallest_card()
     {
         var result = await PlannerProcess.RunAsync("fit", "--vram", "1GB");
@@ -93,6 +138,7 @@ public sealed class FitCommandTests
     [Theory]
     [InlineData(new[] { "fit", "--vram", "6XB" }, "planner: --vram: '6XB' has an unknown unit")]
     [InlineData(new[] { "fit", "--vram", "lots" }, "planner: --vram: 'lots' is not a size")]
+    [InlineData(new[] { "fit", "--vram", "6" }, "planner: --vram: '6' without a unit is 6 MiB, too small for a card; did you mean 6GB?")]
     [InlineData(new[] { "fit" }, "planner: Option '--vram' is required.")]
     [InlineData(new[] { "fit", "--vram", "6GB", "--concurrency", "ocr=0" }, "planner: --concurrency: 'ocr=0'")]
     [InlineData(new[] { "fit", "--vram", "6GB", "--require", "video" }, "planner: --require: unknown job 'video'")]

@@ -1,5 +1,6 @@
 using GpuSplit.Nvml;
 using GpuSplit.Planner.Measure;
+using GpuSplit.PlannerMeasure.Runtime;
 
 namespace GpuSplit.Planner.Tests.Measure;
 

@@ -3,7 +3,7 @@ using GpuSplit.Planner.Tests.Onnx;
 
 namespace GpuSplit.Planner.Tests.Measure;
 
-/// <summary>`planner measure --device cpu` as a process, on generated models whose weights have a known size.</summary>
+/// <summary>`planner-measure --device cpu` as a process, on generated models whose weights have a known size.</summary>
 public sealed class GeneratedModelMeasureTests : IDisposable
 {
     private const int N = 4096; // MatMul weight 4096 x 4096 float32 = 64 MiB
@@ -35,7 +35,7 @@ public sealed class GeneratedModelMeasureTests : IDisposable
             MeasureCatalog.ClipModel("matmul-inline", [1, N]),
             MeasureCatalog.ClipModel("matmul-external", [1, N]));
 
-        var result = await PlannerProcess.RunAsync(["measure", "--models", cache, "--device", "cpu", "--catalog", catalog, "--json"]);
+        var result = await PlannerProcess.RunMeasureAsync(["--models", cache, "--device", "cpu", "--catalog", catalog, "--json"]);
 
         Assert.True(result.ExitCode == 0, result.ToString());
         using var json = JsonDocument.Parse(result.Output);
@@ -69,8 +69,8 @@ public sealed class GeneratedModelMeasureTests : IDisposable
             MeasureCatalog.ClipModel("truncated", [1, 256]),
             MeasureCatalog.ClipModel("mismatch", [1, 3, 224, 224]));
 
-        var result = await PlannerProcess.RunAsync(
-            ["measure", "--models", cache, "--device", "cpu", "--catalog", catalog, "--json", "--only", "good,truncated,mismatch,absent"]);
+        var result = await PlannerProcess.RunMeasureAsync(
+            ["--models", cache, "--device", "cpu", "--catalog", catalog, "--json", "--only", "good,truncated,mismatch,absent"]);
 
         Assert.Equal(1, result.ExitCode);
         using var json = JsonDocument.Parse(result.Output);
@@ -92,7 +92,7 @@ public sealed class GeneratedModelMeasureTests : IDisposable
         File.WriteAllText(temp.File("not-a-folder"), "");
         var unwritable = temp.File("not-a-folder", "measurements.json");
 
-        var result = await PlannerProcess.RunAsync(["measure", "--models", cache, "--device", "cpu", "--catalog", catalog, "--out", unwritable]);
+        var result = await PlannerProcess.RunMeasureAsync(["--models", cache, "--device", "cpu", "--catalog", catalog, "--out", unwritable]);
 
         Assert.Equal(1, result.ExitCode);
         Assert.Contains("clip/small/visual", result.Output);
@@ -103,7 +103,7 @@ public sealed class GeneratedModelMeasureTests : IDisposable
     [Fact]
     public async Task A_missing_cache_folder_is_a_usage_error()
     {
-        var result = await PlannerProcess.RunAsync(["measure", "--models", temp.File("nowhere"), "--device", "cpu"]);
+        var result = await PlannerProcess.RunMeasureAsync(["--models", temp.File("nowhere"), "--device", "cpu"]);
 
         Assert.Equal(2, result.ExitCode);
         Assert.Equal($"planner: --models: the model cache '{temp.File("nowhere")}' does not exist", Assert.Single(result.ErrorLines));

@@ -1,5 +1,6 @@
 using GpuSplit.Planner.Catalog;
 using GpuSplit.Planner.Measure;
+using GpuSplit.PlannerMeasure.Sessions;
 using GpuSplit.Planner.Onnx;
 
 namespace GpuSplit.Planner.Tests.Measure;

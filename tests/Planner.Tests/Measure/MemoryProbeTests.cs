@@ -1,6 +1,7 @@
 using System.Text;
 using GpuSplit.Nvml;
 using GpuSplit.Planner.Measure;
+using GpuSplit.PlannerMeasure.Probes;
 using GpuSplit.Testing;
 
 namespace GpuSplit.Planner.Tests.Measure;

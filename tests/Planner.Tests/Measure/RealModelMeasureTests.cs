@@ -19,7 +19,7 @@ public sealed class RealModelMeasureTests : IDisposable
         RealModels.LayOutAsImmichCache(cache);
         var measurements = temp.File("measurements.json");
 
-        var result = await PlannerProcess.RunAsync(["measure", "--models", cache, "--device", "cpu", "--out", measurements, "--json"]);
+        var result = await PlannerProcess.RunMeasureAsync(["--models", cache, "--device", "cpu", "--out", measurements, "--json"]);
 
         Assert.True(result.ExitCode == 0, result.ToString());
         using var json = JsonDocument.Parse(result.Output);
@@ -40,7 +40,7 @@ public sealed class RealModelMeasureTests : IDisposable
         Assert.Equal([6, 3, 48, 320], Shape(MeasureJson.Component(components, "PP-OCRv5_mobile", "recognition")));
 
         var first = File.ReadAllText(measurements);
-        var again = await PlannerProcess.RunAsync(["measure", "--models", cache, "--device", "cpu", "--out", measurements, "--only", "PP-OCRv5_mobile/recognition"]);
+        var again = await PlannerProcess.RunMeasureAsync(["--models", cache, "--device", "cpu", "--out", measurements, "--only", "PP-OCRv5_mobile/recognition"]);
         Assert.True(again.ExitCode == 0, again.ToString());
         Assert.Contains("ocr/PP-OCRv5_mobile/recognition", again.Output);
         Assert.DoesNotContain("ocr/PP-OCRv5_mobile/detection", again.Output);

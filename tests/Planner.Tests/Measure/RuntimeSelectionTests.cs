@@ -128,12 +128,12 @@ public sealed class RuntimeSelectionTests : IDisposable
 
     private Task<PlannerProcess.Result> Measure(FakeNvml? nvml, params string[] args)
     {
-        string[] all = ["measure", "--models", cache, "--catalog", catalog, "--out", temp.File("measurements.json"), .. args];
+        string[] all = ["--models", cache, "--catalog", catalog, "--out", temp.File("measurements.json"), .. args];
         if (nvml is not null)
         {
             all = [.. all, "--nvml-library", FakeNvml.LibraryPath];
         }
 
-        return PlannerProcess.RunAsync(all, nvml?.Environment);
+        return PlannerProcess.RunMeasureAsync(all, nvml?.Environment);
     }
 }

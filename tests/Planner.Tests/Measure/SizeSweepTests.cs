@@ -21,7 +21,7 @@ public sealed class SizeSweepTests : IDisposable
         RealModels.LayOutAsImmichCache(cache);
         var catalog = CatalogSweepingFrom(1248);
 
-        var result = await PlannerProcess.RunAsync(["measure", "--models", cache, "--device", "cpu", "--sizes", "--catalog", catalog,
+        var result = await PlannerProcess.RunMeasureAsync(["--models", cache, "--device", "cpu", "--sizes", "--catalog", catalog,
             "--out", temp.File("measurements.json"), "--json"]);
 
         Assert.True(result.ExitCode == 0, result.ToString());

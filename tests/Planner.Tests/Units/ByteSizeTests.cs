@@ -12,7 +12,12 @@ public sealed class ByteSizeTests
     [InlineData("6144M", 6144L * 1024 * 1024)]
     [InlineData("6144 MB", 6144L * 1024 * 1024)]
     [InlineData("5.5G", 5632L * 1024 * 1024)]
-    [InlineData("1048576", 1048576L)]
+    [InlineData("6144", 6144L * 1024 * 1024)]
+    [InlineData(" 8192 ", 8192L * 1024 * 1024)]
+    [InlineData("256", 256L * 1024 * 1024)]
+    [InlineData("6442450944B", 6144L * 1024 * 1024)]
+    [InlineData("6144K", 6L * 1024 * 1024)]
+    [InlineData("1T", 1024L * 1024 * 1024 * 1024)]
     public void Parses_sizes_with_binary_units(string text, long expected)
     {
         Assert.True(ByteSize.TryParse(text, out var bytes, out var error), error);
@@ -25,6 +30,10 @@ public sealed class ByteSizeTests
     [InlineData("-6GB", "is not a size")]
     [InlineData("6XB", "unknown unit")]
     [InlineData("0GB", "larger than zero")]
+    [InlineData("0", "larger than zero")]
+    [InlineData("6", "'6' without a unit is 6 MiB, too small for a card; did you mean 6GB?")]
+    [InlineData("5.5", "did you mean 5.5GB?")]
+    [InlineData("255", "did you mean 255GB?")]
     [InlineData("99999999999999999999999999999999GB", "too large")]
     [InlineData("9999999999999TB", "too large")]
     public void Rejects_what_is_not_a_size_and_says_why(string text, string reason)

@@ -1,7 +1,9 @@
 using Google.Protobuf;
+using GpuSplit.Planner.Measure;
+using GpuSplit.PlannerMeasure.Runtime;
 using GpuSplit.Protos.Onnx;
 
-namespace GpuSplit.Planner.Measure;
+namespace GpuSplit.PlannerMeasure.Sessions;
 
 /// <summary>
 /// A one-node model (y = Identity(x), one float) whose session starts everything a real model's session needs

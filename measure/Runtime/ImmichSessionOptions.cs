@@ -1,6 +1,7 @@
+using GpuSplit.Planner.Measure;
 using Microsoft.ML.OnnxRuntime;
 
-namespace GpuSplit.Planner.Measure;
+namespace GpuSplit.PlannerMeasure.Runtime;
 
 /// <summary>
 /// Session options as Immich's ML service sets them (immich_ml/sessions/ort.py, config.py), so a measured

@@ -1,8 +1,10 @@
 using System.Runtime.InteropServices;
-using Microsoft.ML.OnnxRuntime;
+using GpuSplit.Planner.Measure;
+using GpuSplit.PlannerMeasure.Runtime;
 using Microsoft.ML.OnnxRuntime.Tensors;
+using Microsoft.ML.OnnxRuntime;
 
-namespace GpuSplit.Planner.Measure;
+namespace GpuSplit.PlannerMeasure.Sessions;
 
 /// <summary>
 /// Input tensors of Immich's shapes, allocated by ONNX Runtime's own CPU allocator (not the GC heap, so they

@@ -1,10 +1,12 @@
 using System.Runtime.InteropServices;
+using GpuSplit.Planner.Measure;
+using GpuSplit.PlannerMeasure.Probes;
 using Microsoft.ML.OnnxRuntime;
 
-namespace GpuSplit.Planner.Measure;
+namespace GpuSplit.PlannerMeasure.Runtime;
 
 /// <summary>
-/// The ONNX Runtime native library the measurement runs on: the one bundled with the planner, or the one named
+/// The ONNX Runtime native library the measurement runs on: the one bundled with planner-measure, or the one named
 /// by <c>--ort-library</c> (a build for a card the bundled one has no kernels for, such as Pascal's sm_61).
 /// </summary>
 public static class OrtRuntime

@@ -1,6 +1,7 @@
 using GpuSplit.Nvml;
+using GpuSplit.Planner.Measure;
 
-namespace GpuSplit.Planner.Measure;
+namespace GpuSplit.PlannerMeasure.Probes;
 
 /// <summary>
 /// VRAM through NVML: this process's used memory on the device (what nvidia-smi lists for it), and the device's

@@ -1,6 +1,8 @@
 using System.Runtime.InteropServices;
+using GpuSplit.Planner.Measure;
+using GpuSplit.PlannerMeasure.Runtime;
 
-namespace GpuSplit.Planner.Measure;
+namespace GpuSplit.PlannerMeasure.Sessions;
 
 /// <summary>
 /// Gives freed native memory back to the operating system between models. glibc keeps freed blocks in its

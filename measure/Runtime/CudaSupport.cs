@@ -1,6 +1,7 @@
 using GpuSplit.Nvml;
+using GpuSplit.Planner.Measure;
 
-namespace GpuSplit.Planner.Measure;
+namespace GpuSplit.PlannerMeasure.Runtime;
 
 /// <summary>
 /// Whether the bundled ONNX Runtime can run on a card. The NuGet builds (1.30, 1.31) carry CUDA kernels for
@@ -23,7 +24,7 @@ public static class CudaSupport
 
         var arch = $"{capability.Major}{capability.Minor}";
         throw new MeasureException(
-            $"{card} has CUDA compute capability {capability}; the ONNX Runtime bundled with the planner (NuGet 1.31) has kernels for "
+            $"{card} has CUDA compute capability {capability}; the ONNX Runtime bundled with planner-measure (NuGet 1.31) has kernels for "
             + $"{BundledMinimum} and newer only, so it cannot run on this card. Fix: build ONNX Runtime 1.31 or later against CUDA 12 "
             + $"with CMAKE_CUDA_ARCHITECTURES={arch} (sm_{arch}) and pass its libonnxruntime.so with --ort-library PATH");
     }

@@ -1,7 +1,8 @@
 using System.Diagnostics;
+using GpuSplit.Planner.Measure;
 using Microsoft.Win32.SafeHandles;
 
-namespace GpuSplit.Planner.Measure;
+namespace GpuSplit.PlannerMeasure.Probes;
 
 /// <summary>
 /// This process's private memory. On Linux: RssAnon of /proc/self/status, the resident anonymous pages, where

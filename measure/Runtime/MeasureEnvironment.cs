@@ -1,6 +1,8 @@
 using GpuSplit.Nvml;
+using GpuSplit.Planner.Measure;
+using GpuSplit.PlannerMeasure.Probes;
 
-namespace GpuSplit.Planner.Measure;
+namespace GpuSplit.PlannerMeasure.Runtime;
 
 /// <summary>
 /// Everything a run needs before the first model: the ONNX Runtime library, and on a GPU, NVML with the card's

@@ -1,13 +1,9 @@
 using GpuSplit.Planner.Catalog;
+using GpuSplit.Planner.Measure;
 using GpuSplit.Planner.Onnx;
+using GpuSplit.PlannerMeasure.Runtime;
 
-namespace GpuSplit.Planner.Measure;
-
-/// <summary>One input tensor to feed: its name, ONNX element type and concrete shape.</summary>
-public sealed record PlannedInput(string Name, string ElementType, IReadOnlyList<long> Shape)
-{
-    public override string ToString() => $"{Name}[{string.Join(",", Shape)}]";
-}
+namespace GpuSplit.PlannerMeasure.Sessions;
 
 /// <summary>
 /// The inputs Immich feeds a component: the model's declared shape, with its dynamic dimensions taken from

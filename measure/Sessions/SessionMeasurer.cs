@@ -1,8 +1,10 @@
+using GpuSplit.Planner.Measure;
 using GpuSplit.Planner.Memory;
 using GpuSplit.Planner.Onnx;
+using GpuSplit.PlannerMeasure.Runtime;
 using Microsoft.ML.OnnxRuntime;
 
-namespace GpuSplit.Planner.Measure;
+namespace GpuSplit.PlannerMeasure.Sessions;
 
 /// <summary>
 /// Measures components one after another in this process: the bare context once, then for each component a
