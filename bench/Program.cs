@@ -6,7 +6,7 @@ using GpuSplit.Bench.Planner;
 using GpuSplit.Bench.Shim;
 
 // Usage: bench [NAME ...] [--results FILE]. With no names, every benchmark runs.
-IBenchmark[] all = [new FitBenchmark(), new MeasureBenchmark(), new AgentBenchmark(), new ShimBenchmark(), new BehaviourTableBenchmark()];
+IBenchmark[] all = [new FitBenchmark(), new MeasureBenchmark(), new AgentBenchmark(), new ShimBenchmark(), new ShimMemoryBenchmark(withAgent: true), new ShimMemoryBenchmark(withAgent: false), new ShimAvailabilityBenchmark(), new BehaviourTableBenchmark()];
 
 var names = new List<string>();
 string? results = null;

@@ -42,9 +42,16 @@ public sealed class RequestClassifier
         {
             var read = await body.ReadAsync(cancellationToken);
             var buffer = read.Buffer;
-            var window = buffer.Length > EntriesWindowBytes ? buffer.Slice(0, EntriesWindowBytes) : buffer;
-            ReadOnlyMemory<byte> bytes = window.IsSingleSegment ? window.First : BuffersExtensions.ToArray(window);
+            // Immich's entries field sits in the first of Kestrel's 4 KiB segments: scanned where it lies. Only a
+            // field that runs past it is scanned in a copy of the window (copying the window every time cost an image
+            // job 64 KiB of garbage: the benchmark's allocation rate, bench/RESULTS.md).
+            ReadOnlyMemory<byte> bytes = buffer.First.Length > EntriesWindowBytes ? buffer.First[..EntriesWindowBytes] : buffer.First;
             var scan = MultipartFieldScanner.Find(bytes.Span, boundary, EntriesField);
+            if (scan.Outcome == FieldScanOutcome.NeedMore && !buffer.IsSingleSegment && bytes.Length < EntriesWindowBytes)
+            {
+                bytes = BuffersExtensions.ToArray(buffer.Length > EntriesWindowBytes ? buffer.Slice(0, EntriesWindowBytes) : buffer);
+                scan = MultipartFieldScanner.Find(bytes.Span, boundary, EntriesField);
+            }
             // Copied before the pipe may reuse its memory.
             var entries = scan.Outcome == FieldScanOutcome.Found ? bytes.Slice(scan.Start, scan.Length).ToArray() : default;
             // Examined all, consumed nothing: the next read waits for new bytes, and the forwarder starts at byte 0.

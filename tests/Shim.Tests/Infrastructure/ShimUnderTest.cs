@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace GpuSplit.Shim.Tests.Infrastructure;
 
@@ -31,11 +32,13 @@ public sealed class ShimUnderTest : IAsyncDisposable
 
     /// <param name="upstreams">(ML service, agent) per GPU box.</param>
     /// <param name="settings">Extra <c>Shim:...</c> keys, e.g. ("HoldLimit", "00:00:05").</param>
+    /// <param name="logs">Gets the shim's log lines from Information up, whatever the log levels above.</param>
     public static async Task<ShimUnderTest> StartAsync(
         IEnumerable<(Uri Ml, Uri Agent)> upstreams,
         IEnumerable<(string Key, string Value)>? settings = null,
         TimeProvider? time = null,
-        string? token = null)
+        string? token = null,
+        CapturedLogs? logs = null)
     {
         var args = new List<string>
         {
@@ -67,6 +70,12 @@ public sealed class ShimUnderTest : IAsyncDisposable
             if (time is not null)
             {
                 builder.Services.AddSingleton(time);
+            }
+
+            if (logs is not null)
+            {
+                builder.Logging.AddProvider(logs);
+                builder.Logging.AddFilter<CapturedLogs>(null, LogLevel.Information);
             }
         });
         await app.StartAsync(TestContext.Current.CancellationToken);
