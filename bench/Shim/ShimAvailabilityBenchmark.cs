@@ -20,8 +20,8 @@ public sealed class ShimAvailabilityBenchmark : IBenchmark
     private const string Title = "shim vs the seed's nginx: the box away, restarting and back";
     private const int AwaySearches = 200;
     private const int NginxAwaySearches = 3;
-    private const int RestartRounds = 20;
-    private const int WakeRounds = 4;
+    private const int RestartRounds = 12;
+    private const int WakeRounds = 3;
     private const int HeldPerRound = 8;
     private const int HeldForMemory = 64;
     private const string RestartReason = "worker restarting after CUDA out of memory";
