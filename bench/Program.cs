@@ -7,7 +7,7 @@ using GpuSplit.Bench.Shim;
 
 // Usage: bench NAME... | all [--results FILE]. With no name (or --help) it lists the benchmarks and runs none:
 // several take minutes and start real daemons, so running every one is asked for by name (`all`).
-IBenchmark[] all = [new FitBenchmark(), new MeasureBenchmark(), new AgentBenchmark(), new ShimBenchmark(), new BehaviourTableBenchmark()];
+IBenchmark[] all = [new FitBenchmark(), new MeasureBenchmark(), new AgentBenchmark(), new ShimBenchmark(), new ShimMemoryBenchmark(withAgent: true), new ShimMemoryBenchmark(withAgent: false), new ShimAvailabilityBenchmark(), new BehaviourTableBenchmark()];
 
 var names = new List<string>();
 string? results = null;

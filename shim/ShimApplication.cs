@@ -74,6 +74,7 @@ public static class ShimApplication
         services.AddSingleton<UpstreamForwarder>();
 
         services.AddSingleton<ShimMetrics>();
+        services.AddSingleton<RepeatedEventLog>();
         services.AddSingleton<MetricsSampler>();
         services.AddSingleton<ShimJournal>();
         services.AddSingleton<IUpstreamObserver>(sp => sp.GetRequiredService<ShimJournal>());

@@ -25,14 +25,20 @@ public static class LocalProcesses
     /// </summary>
     public static Resident Memory(int pid, bool withChildren = false)
     {
-        var pids = withChildren
-            ? Directory.EnumerateDirectories("/proc")
-                .Select(d => int.TryParse(Path.GetFileName(d), out var p) ? p : -1)
-                .Where(p => p == pid || (p > 0 && ParentOf(p) == pid))
-            : [pid];
-        var all = pids.Select(p => new Resident(Kib(p, "VmRSS:") * 1024, Kib(p, "RssAnon:") * 1024)).ToList();
+        var all = Tree(pid, withChildren).Select(p => new Resident(Kib(p, "VmRSS:") * 1024, Kib(p, "RssAnon:") * 1024)).ToList();
         return new Resident(all.Sum(r => r.Total), all.Sum(r => r.Private));
     }
+
+    /// <summary>
+    /// CPU time a process (all its threads) and, with <paramref name="withChildren"/>, its live children have used so
+    /// far: utime + stime from /proc/PID/stat, in clock ticks of 10 ms.
+    /// </summary>
+    public static TimeSpan CpuTime(int pid, bool withChildren = false) =>
+        TimeSpan.FromMilliseconds(Tree(pid, withChildren).Sum(p => Ticks(p)) * 1000.0 / TicksPerSecond);
+
+    /// <summary>The machine's 1-minute load average (/proc/loadavg): how many tasks wanted a core.</summary>
+    public static double LoadAverage() =>
+        double.Parse(File.ReadAllText("/proc/loadavg").Split(' ')[0], CultureInfo.InvariantCulture);
 
     public static async Task WaitForPortAsync(int port, CancellationToken cancellationToken)
     {
@@ -49,6 +55,32 @@ public static class LocalProcesses
             {
                 await Task.Delay(50, cancellationToken);
             }
+        }
+    }
+
+    // USER_HZ: 100 on every Linux this runs on (sysconf(_SC_CLK_TCK)).
+    private const double TicksPerSecond = 100;
+
+    private static IEnumerable<int> Tree(int pid, bool withChildren) => withChildren
+        ? Directory.EnumerateDirectories("/proc")
+            .Select(d => int.TryParse(Path.GetFileName(d), out var p) ? p : -1)
+            .Where(p => p == pid || (p > 0 && ParentOf(p) == pid))
+            .ToList()
+        : [pid];
+
+    private static long Ticks(int pid)
+    {
+        try
+        {
+            // The command name (field 2) may hold spaces; the fields after its closing bracket are fixed: utime and
+            // stime are the 12th and 13th after it.
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+        }
+        catch (IOException)
+        {
+            return 0;
         }
     }
 

@@ -38,6 +38,20 @@ public static class ShimClient
         }))];
     }
 
+    /// <summary>
+    /// The shim's own count of jobs it lost and requests it rejected (/status.json totals), read once it has no request
+    /// in flight or held (a request its client cut short is counted when the shim has finished with it).
+    /// </summary>
+    public static async Task<(long Lost, long Rejected)> SettledCountersAsync(Uri shim, CancellationToken ct)
+    {
+        using var client = Create(shim);
+        await WaitAsync(shim, s => s.GetProperty("hold").GetProperty("held").GetInt32() == 0
+            && s.GetProperty("upstreams").EnumerateArray().All(u => u.GetProperty("inFlight").GetInt32() == 0), "no request in flight", ct);
+        using var status = JsonDocument.Parse(await client.GetStringAsync("/status.json", ct));
+        var totals = status.RootElement.GetProperty("totals");
+        return (totals.GetProperty("lost").GetInt64(), totals.GetProperty("rejected").GetInt64());
+    }
+
     public static Task WaitForStateAsync(Uri shim, string state, CancellationToken ct) =>
         WaitAsync(shim, s => s.GetProperty("upstreams")[0].GetProperty("state").GetString() == state, $"the box {state}", ct);
 

@@ -4,7 +4,10 @@ using GpuSplit.Testing.Shim;
 
 namespace GpuSplit.Bench.Shim;
 
-/// <summary>The built shim (<see cref="ShimProgram"/>) as its own process on a free loopback port, so that its memory can be read.</summary>
+/// <summary>
+/// The built shim (<see cref="ShimProgram"/>: the Release build when the benchmark runs with -c Release) as its own
+/// process on a free loopback port, with its default settings, so that its memory and CPU time can be read.
+/// </summary>
 public sealed class ShimProcess : IAsyncDisposable
 {
     private readonly RunningProcess _process;
@@ -17,7 +20,14 @@ public sealed class ShimProcess : IAsyncDisposable
 
     public Uri Address { get; }
 
+    public int ProcessId => _process.Id;
+
     public Resident Memory => LocalProcesses.Memory(_process.Id);
+
+    public TimeSpan CpuTime => LocalProcesses.CpuTime(_process.Id);
+
+    /// <summary>Everything it logged so far.</summary>
+    public string Output => _process.Output;
 
     public static async Task<ShimProcess> StartAsync(Uri ml, Uri agent, CancellationToken cancellationToken)
     {
@@ -26,7 +36,6 @@ public sealed class ShimProcess : IAsyncDisposable
         start.Environment["Shim__Upstreams__0__Name"] = "gpu-box";
         start.Environment["Shim__Upstreams__0__Url"] = ml.ToString();
         start.Environment["Shim__Upstreams__0__Agent"] = agent.ToString();
-        start.Environment["Logging__LogLevel__Default"] = "Warning";
         var process = RunningProcess.Start(start, "shim");
         try
         {

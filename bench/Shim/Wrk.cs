@@ -4,13 +4,14 @@ using System.Text.RegularExpressions;
 
 namespace GpuSplit.Bench.Shim;
 
-/// <summary>What one wrk run measured.</summary>
-public sealed record WrkResult(double P50Ms, double P99Ms, double RequestsPerSecond, long Requests, long NotOk);
+/// <summary>What one wrk run measured. <paramref name="SocketErrors"/>: connect, read, write and timeout errors together.</summary>
+public sealed record WrkResult(double P50Ms, double P99Ms, double RequestsPerSecond, long Requests, long NotOk, long SocketErrors);
 
-/// <summary>wrk on loopback, POSTing one fixed body (an Immich /predict form) over kept-alive connections.</summary>
+/// <summary>wrk on loopback, POSTing one fixed body (an Immich /predict form) to /predict over kept-alive connections.</summary>
 public static partial class Wrk
 {
-    public static async Task<WrkResult> RunAsync(Uri target, string bodyFile, string contentType, int connections, TimeSpan duration, CancellationToken cancellationToken)
+    /// <summary>The Lua script that posts <paramref name="bodyFile"/>, written beside it.</summary>
+    public static async Task<string> ScriptAsync(string bodyFile, string contentType, CancellationToken cancellationToken)
     {
         var script = Path.ChangeExtension(bodyFile, ".lua");
         await File.WriteAllTextAsync(script, $$"""
@@ -20,10 +21,17 @@ public static partial class Wrk
             wrk.method = "POST"
             wrk.headers["Content-Type"] = "{{contentType}}"
             """, cancellationToken);
+        return script;
+    }
+
+    /// <param name="connections">One wrk thread per connection up to two (the machine's cores).</param>
+    public static async Task<WrkResult> RunAsync(Uri target, string script, int connections, TimeSpan duration, CancellationToken cancellationToken)
+    {
         var start = new ProcessStartInfo("wrk") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var argument in new[]
         {
-            "-t2", $"-c{connections}", $"-d{(int)duration.TotalSeconds}s", "--latency", "--timeout", "10s", "-s", script, new Uri(target, "/predict").ToString(),
+            $"-t{Math.Min(connections, 2)}", $"-c{connections}", $"-d{(int)duration.TotalSeconds}s", "--latency", "--timeout", "10s", "-s", script,
+            new Uri(target, "/predict").ToString(),
         })
         {
             start.ArgumentList.Add(argument);
@@ -37,12 +45,14 @@ public static partial class Wrk
             throw new InvalidOperationException($"wrk failed: {await wrk.StandardError.ReadToEndAsync(cancellationToken)}");
         }
 
+        var socket = SocketErrors().Match(output);
         return new WrkResult(
             Percentile(output, "50%"),
             Percentile(output, "99%"),
             double.Parse(RequestsPerSecond().Match(output).Groups[1].Value, CultureInfo.InvariantCulture),
             long.Parse(Requests().Match(output).Groups[1].Value, CultureInfo.InvariantCulture),
-            NotOk().Match(output) is { Success: true } m ? long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) : 0);
+            NotOk().Match(output) is { Success: true } m ? long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) : 0,
+            socket.Success ? Enumerable.Range(1, 4).Sum(g => long.Parse(socket.Groups[g].Value, CultureInfo.InvariantCulture)) : 0);
     }
 
     private static double Percentile(string output, string label)
@@ -65,4 +75,7 @@ public static partial class Wrk
 
     [GeneratedRegex(@"Non-2xx or 3xx responses: (\d+)")]
     private static partial Regex NotOk();
+
+    [GeneratedRegex(@"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")]
+    private static partial Regex SocketErrors();
 }

@@ -33,9 +33,11 @@ public sealed record StatusEvent(DateTimeOffset At, string Text);
 
 /// <summary>
 /// Records what happened, once, for everyone who needs it: every decision counted by kind and reason in the
-/// metrics, totals and recent events for the status page, and the log lines (a lost job is a warning).
+/// metrics, totals and recent events for the status page, and the log lines (a lost job is a warning; what repeats
+/// once per request goes to <see cref="RepeatedEventLog"/>, summed up).
 /// </summary>
-public sealed class ShimJournal(ShimMetrics metrics, IEnumerable<IJournalObserver> observers, TimeProvider time, ILogger<ShimJournal> logger)
+public sealed class ShimJournal(
+    ShimMetrics metrics, IEnumerable<IJournalObserver> observers, RepeatedEventLog repeats, TimeProvider time, ILogger<ShimJournal> logger)
     : IUpstreamObserver
 {
     private const int EventCapacity = 30;
@@ -137,7 +139,7 @@ public sealed class ShimJournal(ShimMetrics metrics, IEnumerable<IJournalObserve
         if (kind.IsInteractive())
         {
             Interlocked.Increment(ref _searchesRefused);
-            JournalLog.Refused(logger, kind.Label(), reason);
+            repeats.Refused(kind.Label(), reason, detail);
             return;
         }
 
@@ -149,7 +151,7 @@ public sealed class ShimJournal(ShimMetrics metrics, IEnumerable<IJournalObserve
     {
         metrics.Decisions.WithLabels(Unclassified, "reject", problem.Error).Inc();
         Interlocked.Increment(ref _rejected);
-        JournalLog.Rejected(logger, problem.StatusCode, problem.Error, problem.Detail);
+        repeats.Rejected(problem.StatusCode, problem.Error, problem.Detail);
     }
 
     /// <summary>
@@ -234,12 +236,6 @@ internal static partial class JournalLog
 
     [LoggerMessage(EventId = 203, Level = LogLevel.Debug, Message = "Released a held {Kind} job to {Upstream} after {HeldSeconds:0.000} s")]
     public static partial void Released(ILogger logger, string kind, string upstream, double heldSeconds);
-
-    [LoggerMessage(EventId = 204, Level = LogLevel.Information, Message = "Refused a {Kind} request at once: {Reason}")]
-    public static partial void Refused(ILogger logger, string kind, string reason);
-
-    [LoggerMessage(EventId = 205, Level = LogLevel.Information, Message = "Rejected a request with {StatusCode} {Error}: {Detail}")]
-    public static partial void Rejected(ILogger logger, int statusCode, string error, string detail);
 
     [LoggerMessage(EventId = 206, Level = LogLevel.Information, Message = "A {Kind} client went away ({Stage}) after {HeldSeconds:0.0} s held; not counted lost")]
     public static partial void ClientGone(ILogger logger, string kind, string stage, double heldSeconds);

@@ -31,7 +31,7 @@ public sealed class ShimUnderTest : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    /// <summary>What it logged at Warning and above, Kestrel's own lines included.</summary>
+    /// <summary>What it logged at Information and above, whatever the log levels below, Kestrel's own lines included.</summary>
     public CapturedLogs Logs { get; }
 
     /// <param name="upstreams">(ML service, agent) per GPU box.</param>
@@ -71,6 +71,7 @@ public sealed class ShimUnderTest : IAsyncDisposable
         var app = ShimApplication.Build([.. args], builder =>
         {
             builder.Logging.AddProvider(logs);
+            builder.Logging.AddFilter<CapturedLogs>(null, LogLevel.Information);
             if (time is not null)
             {
                 builder.Services.AddSingleton(time);
