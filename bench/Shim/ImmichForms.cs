@@ -1,4 +1,4 @@
-using GpuSplit.MlService.Predict;
+using GpuSplit.Planner.Service;
 using GpuSplit.Testing.Immich;
 
 namespace GpuSplit.Bench.Shim;

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using GpuSplit.MlService.Predict;
+using GpuSplit.Planner.Service;
 using GpuSplit.Protos.V1;
 using GpuSplit.Testing.Immich;
 using GpuSplit.Testing.Network;

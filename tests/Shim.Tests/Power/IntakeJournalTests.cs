@@ -45,5 +45,6 @@ public sealed class IntakeJournalTests : IDisposable
         await first.StopAsync(Ct);
     }
 
-    private static ShimJournal Journal() => new(new ShimMetrics(), [], TimeProvider.System, NullLogger<ShimJournal>.Instance);
+    private static ShimJournal Journal() =>
+        new(new ShimMetrics(), [], new RepeatedEventLog(TimeProvider.System, NullLogger<RepeatedEventLog>.Instance), TimeProvider.System, NullLogger<ShimJournal>.Instance);
 }
