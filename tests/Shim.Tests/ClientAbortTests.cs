@@ -81,9 +81,9 @@ public sealed class ClientAbortTests
     [InlineData(false)]
     public async Task A_held_client_that_hangs_up_frees_its_slot_at_once_and_is_never_forwarded(bool wholeBody)
     {
-        using var agentPort = new SilentPort();
-        await using var ml = await MlStandIn.StartAsync(Ct);
-        await using var shim = await ShimUnderTest.StartAsync([(ml.Address, agentPort.Address)]);
+        // Asleep: neither its agent nor its ML service answers (an answering ML service would be forwarded to).
+        await using var asleep = new AsleepBox();
+        await using var shim = await ShimUnderTest.StartAsync([asleep.Endpoints]);
         await shim.WaitForStateAsync(0, "asleep");
         var form = Form(LargeImage);
 
@@ -96,12 +96,10 @@ public sealed class ClientAbortTests
         await shim.WaitForHeldAsync(0);
         await WaitForAbortAsync(shim, "face-detection", "held");
 
-        agentPort.Release();
-        await using var agent = await TestAgent.StartAsync(Ct, agentPort.Port);
-        agent.Serve();
+        var box = await asleep.WakeAsync();
         await shim.WaitForStateAsync(0, "online");
-        await AssertNothingLostAndTheNextJobGoesAsync(shim, ml);
-        Assert.Single(ml.Calls);
+        await AssertNothingLostAndTheNextJobGoesAsync(shim, box);
+        Assert.Single(box.Ml.Calls);
     }
 
     private static async Task AssertNothingLostAndTheNextJobGoesAsync(ShimUnderTest shim, GpuBox box) =>

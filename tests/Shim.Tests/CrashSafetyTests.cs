@@ -15,15 +15,15 @@ public sealed partial class CrashSafetyTests
     [Fact]
     public async Task Jobs_held_when_the_shim_is_killed_are_counted_lost_after_its_restart()
     {
-        using var agentPort = new SilentPort();
-        await using var ml = await MlStandIn.StartAsync(Ct);
+        // Asleep: neither its agent nor its ML service answers, so every job is held (an answering ML would be forwarded to).
+        await using var asleep = new AsleepBox();
         var ledger = Path.Combine(Path.GetTempPath(), "gpusplit-tests", $"crash-{Guid.NewGuid():N}.json");
         string[] args =
         [
             "--urls=http://127.0.0.1:0",
             $"--Shim:Power:LedgerFile={ledger}",
-            $"--Shim:Upstreams:0:Url={ml.Address}",
-            $"--Shim:Upstreams:0:Agent={agentPort.Address}",
+            $"--Shim:Upstreams:0:Url={asleep.Endpoints.Ml}",
+            $"--Shim:Upstreams:0:Agent={asleep.Endpoints.Agent}",
         ];
 
         await using (var first = RunningProcess.Start(ShimProgram.StartInfo(args), "shim (first run)"))
@@ -55,7 +55,6 @@ public sealed partial class CrashSafetyTests
         Assert.Equal(new Dictionary<string, int> { ["faceDetection"] = 2, ["smartSearch"] = 1, ["ocr"] = 1 }, lost);
         var metrics = await again.GetStringAsync("/metrics", Ct);
         Assert.Contains("""shim_lost_jobs_total{kind="face-detection",reason="shim-restart"} 2""", metrics, StringComparison.Ordinal);
-        Assert.Empty(ml.Calls);
     }
 
     private static async Task<Uri> ListeningAsync(RunningProcess shim)

@@ -30,6 +30,8 @@ public sealed class EvidenceJsonTests
         {
             new EvidenceRecord("GPU A", 8192, 2, new JobConcurrency(2, 2, 1), "clip", null, "ocr", EvidenceOutcome.Oom, "agent restart"),
             new EvidenceRecord("GPU B", 6144, 1, JobConcurrency.Seed, "clip", "face", null, EvidenceOutcome.Unstable, "forum"),
+            // An agent that was not told Immich's job concurrency: written as null, read back as unknown.
+            new EvidenceRecord("GPU C", 6144, 1, null, "clip", "face", "ocr", EvidenceOutcome.Oom, "agent without concurrency"),
         };
 
         Assert.Equal(records, Read(EvidenceJson.Write(records)));
@@ -48,7 +50,8 @@ public sealed class EvidenceJsonTests
     [InlineData("\"oom\"", "mine.json: the top level must be a record or an array of records")]
     [InlineData("[{", "mine.json: not valid JSON (line 1:")]
     [InlineData("""{"outcome": "crashed"}""", "mine.json: outcome 'crashed' is not one of oom, unstable, works, comfortable")]
-    [InlineData("""{"outcome": "oom"}""", "mine.json: concurrency must be an object with smartSearch, faceDetection and ocr")]
+    [InlineData("""{"outcome": "oom", "concurrency": 3}""", "mine.json: concurrency must be an object with smartSearch, faceDetection and ocr, or null when unknown")]
+    [InlineData("""{"outcome": "oom"}""", "mine.json: gpu must be a non-empty string")]
     public void A_malformed_file_is_one_line_naming_the_record(string json, string expected)
     {
         var error = Assert.Throws<EvidenceException>(() => Read(json));

@@ -51,6 +51,21 @@ public sealed class FitEvidenceTests
     }
 
     [Fact]
+    public void A_record_that_does_not_know_its_concurrency_is_judged_at_the_fits_own()
+    {
+        var unknown = Record(Best, EvidenceOutcome.Oom, 16384) with { Concurrency = null };
+        var request = Request(16 * ByteSize.GiB, 1, unknown);
+
+        var result = FitPlanner.Plan(request);
+
+        Assert.Equal(unknown, Find(result, Best).FailedOn!.Record);
+        var bound = FitEvidence.Bound(request.Evidence[0], request);
+        Assert.Equal(request.Concurrency, bound.Concurrency);
+        Assert.Equal(FitEvidence.Bound(request.Evidence[0] with { Record = unknown with { Concurrency = request.Concurrency } }, request).EstimatedPeakBytes,
+            bound.EstimatedPeakBytes);
+    }
+
+    [Fact]
     public void A_heavier_concurrency_than_the_record_failed_at_fails_too_a_lighter_one_is_not_decided()
     {
         var record = Record(Best, EvidenceOutcome.Oom, 16384, concurrency: new JobConcurrency(2, 2, 1));
