@@ -92,9 +92,12 @@ public sealed partial class AgentService(AgentState state, WorkerSignals signals
         return Task.FromResult(FootprintsMapper.ToProto(footprints.Summary));
     }
 
-    /// <summary>The field evidence from this card; read-only, so no token.</summary>
-    public override Task<ObservedEvidence> GetEvidence(GetEvidenceRequest request, ServerCallContext context) =>
-        Task.FromResult(EvidenceMapper.ToProto(store.Evidence, options.Value.Evidence.MaxRecords));
+    /// <summary>The field evidence from this card; read-only, so open unless a read token is set.</summary>
+    public override Task<ObservedEvidence> GetEvidence(GetEvidenceRequest request, ServerCallContext context)
+    {
+        BearerToken.DemandRead(context, options.Value, "GetEvidence");
+        return Task.FromResult(EvidenceMapper.ToProto(store.Evidence, options.Value.Evidence.MaxRecords));
+    }
 
     private static bool SameExceptTime(AgentStatus? a, AgentStatus b)
     {

@@ -120,11 +120,12 @@ public sealed class TokenTests
         }
     }
 
-    /// <summary>GetStatus, GetFootprints, and the first message of WatchStatus, each with <paramref name="header"/>.</summary>
+    /// <summary>GetStatus, GetFootprints, GetEvidence, and the first message of WatchStatus, each with <paramref name="header"/>.</summary>
     private static IEnumerable<Func<Task>> Reads(AgentUnderTest agent, string? header)
     {
         yield return async () => await agent.Client.GetStatusAsync(new GetStatusRequest(), Headers(header), Deadline(), Ct);
         yield return async () => await agent.Client.GetFootprintsAsync(new GetFootprintsRequest(), Headers(header), Deadline(), Ct);
+        yield return async () => await agent.Client.GetEvidenceAsync(new GetEvidenceRequest(), Headers(header), Deadline(), Ct);
         yield return async () =>
         {
             using var watch = agent.Client.WatchStatus(new WatchStatusRequest(), Headers(header), Deadline(), Ct);
