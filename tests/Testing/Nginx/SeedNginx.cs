@@ -130,33 +130,7 @@ public sealed class SeedNginx : IAsyncDisposable
     public int CountErrorLog(string text) =>
         File.Exists(ErrorLogPath) ? ReadShared(ErrorLogPath).Count(line => line.Contains(text, StringComparison.Ordinal)) : 0;
 
-    public async ValueTask DisposeAsync()
-    {
-        try
-        {
-            if (!_process.HasExited)
-            {
-                // The master and its worker: a worker outlives a master killed alone.
-                _process.Kill(entireProcessTree: true);
-                using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-                await _process.WaitForExitAsync(deadline.Token);
-            }
-        }
-        catch (InvalidOperationException)
-        {
-        }
-        finally
-        {
-            _process.Dispose();
-            try
-            {
-                Directory.Delete(_folder, recursive: true);
-            }
-            catch (IOException)
-            {
-            }
-        }
-    }
+    public ValueTask DisposeAsync() => NginxProcess.StopAsync(_process, _folder);
 
     private async Task WaitUntilListeningAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
