@@ -48,29 +48,17 @@ public sealed class FixedAnswerNginx : IAsyncDisposable
         // nginx's static files take no POST, and a config token holds at most 4 KiB (too little for the answer inline):
         // /predict answers 405, which error_page turns into a GET of the answer file with status 200. The body is read
         // and discarded first. Kept-alive connections stay open, as uvicorn keeps them.
-        var config = $$"""
-            worker_processes 1;
-            pid {{folder}}/nginx.pid;
-            error_log {{folder}}/error.log warn;
-            events { worker_connections 1024; }
-            http {
-                access_log off;
-                client_body_temp_path {{folder}}/client_body;
-                proxy_temp_path {{folder}}/proxy;
-                fastcgi_temp_path {{folder}}/fastcgi;
-                uwsgi_temp_path {{folder}}/uwsgi;
-                scgi_temp_path {{folder}}/scgi;
-                keepalive_requests 1000000;
-                keepalive_timeout 300s;
-                client_max_body_size 64m;
-                server {
-                    listen 127.0.0.1:{{port.ToString(CultureInfo.InvariantCulture)}} backlog=1024;
-                    location = /predict { error_page 405 =200 /answer.json; return 405; }
-                    location = /answer.json { internal; default_type application/json; root {{folder}}; }
-                    location = /ping { default_type text/plain; return 200 'pong'; }
-                }
+        var config = NginxProcess.Config(folder, "1", $$"""
+            keepalive_requests 1000000;
+            keepalive_timeout 300s;
+            client_max_body_size 64m;
+            server {
+                listen 127.0.0.1:{{port.ToString(CultureInfo.InvariantCulture)}} backlog=1024;
+                location = /predict { error_page 405 =200 /answer.json; return 405; }
+                location = /answer.json { internal; default_type application/json; root {{folder}}; }
+                location = /ping { default_type text/plain; return 200 'pong'; }
             }
-            """;
+            """);
         var configPath = Path.Combine(folder, "nginx.conf");
         await File.WriteAllTextAsync(configPath, config, cancellationToken);
         var info = new ProcessStartInfo("/usr/sbin/nginx") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };

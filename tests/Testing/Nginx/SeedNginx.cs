@@ -86,23 +86,9 @@ public sealed class SeedNginx : IAsyncDisposable
         }
 
         var port = FreePort.Next();
-        var config = $$"""
-            # Written by the GpuSplit tests. Only the http block's server and upstream are the seed's; the rest
-            # gives this nginx its own files so several can run side by side.
-            worker_processes {{workerProcesses}};
-            pid {{folder}}/nginx.pid;
-            error_log {{folder}}/error.log warn;
-            events { worker_connections 1024; }
-            http {
-                access_log off;
-                client_body_temp_path {{folder}}/client_body;
-                proxy_temp_path {{folder}}/proxy;
-                fastcgi_temp_path {{folder}}/fastcgi;
-                uwsgi_temp_path {{folder}}/uwsgi;
-                scgi_temp_path {{folder}}/scgi;
-            {{Indent(SeedBlocks(upstreamHost, upstreamPort, port))}}
-            }
-            """;
+        // Written by the GpuSplit tests. Only the http block's server and upstream are the seed's; the rest gives this
+        // nginx its own files so several can run side by side.
+        var config = NginxProcess.Config(folder, workerProcesses, SeedBlocks(upstreamHost, upstreamPort, port));
         var configPath = Path.Combine(folder, "nginx.conf");
         await File.WriteAllTextAsync(configPath, config, cancellationToken);
 
@@ -162,6 +148,4 @@ public sealed class SeedNginx : IAsyncDisposable
         using var reader = new StreamReader(stream);
         return reader.ReadToEnd().Split('\n');
     }
-
-    private static string Indent(string text) => string.Join('\n', text.Split('\n').Select(line => "    " + line));
 }
