@@ -41,14 +41,10 @@ public sealed class ProgramTests
 
     private static async Task<(int ExitCode, string Stdout, string Stderr)> RunShimAsync(string urls, IEnumerable<(string Name, string Value)> environment)
     {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "shim.dll"));
-        start.ArgumentList.Add($"--urls={urls}");
+        var start = ShimProgram.StartInfo([$"--urls={urls}"], withLedger: false);
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
+        start.UseShellExecute = false;
         foreach (var (name, value) in environment)
         {
             start.Environment[name] = value;

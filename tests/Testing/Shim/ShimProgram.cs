@@ -4,11 +4,19 @@ using GpuSplit.Testing.MlStandIn;
 
 namespace GpuSplit.Testing.Shim;
 
-/// <summary>The built shim (shim.dll) as a program to run: a test project that uses it references shim/ so that it is built.</summary>
+/// <summary>
+/// The shim as a program to run, as it ships: on Linux the Native AOT executable that NativePrograms.targets publishes
+/// after the build into artifacts/native/shim/ (a test project that runs it references shim/ with NativeName="shim");
+/// elsewhere the built shim.dll run by this machine's dotnet.
+/// </summary>
 public static class ShimProgram
 {
     public static string BuildDirectory { get; } = typeof(ShimProgram).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
         .Single(a => a.Key == "ShimDirectory").Value!;
+
+    /// <summary>Where the native shim is published; its appsettings.json lies beside it.</summary>
+    public static string NativeDirectory { get; } = typeof(ShimProgram).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+        .Single(a => a.Key == "ShimNativeDirectory").Value!;
 
     /// <summary>
     /// A power ledger of this shim's own (<c>Shim:Power:LedgerFile</c>): shims of other tests must not resume queues or
@@ -17,18 +25,43 @@ public static class ShimProgram
     public static string LedgerArgument() =>
         $"--Shim:Power:LedgerFile={Path.Combine(Path.GetTempPath(), "gpusplit-tests", $"shim-power-{Guid.NewGuid():N}.json")}";
 
-    /// <summary><c>dotnet shim.dll ARGS</c>, run from its build folder so that its appsettings.json applies.</summary>
-    public static ProcessStartInfo StartInfo(IEnumerable<string> args)
+    /// <summary>
+    /// <c>shim ARGS</c> (a ledger of its own first), run from its own folder so that its appsettings.json applies.
+    /// </summary>
+    public static ProcessStartInfo StartInfo(IEnumerable<string> args) => StartInfo(args, withLedger: true);
+
+    /// <summary><c>shim ARGS</c> exactly, for tests of the program's own start-up.</summary>
+    public static ProcessStartInfo StartInfo(IEnumerable<string> args, bool withLedger)
     {
-        var dll = Path.Combine(BuildDirectory, "shim.dll");
-        if (!File.Exists(dll))
+        ProcessStartInfo info;
+        if (OperatingSystem.IsLinux())
         {
-            throw new InvalidOperationException($"{dll} is not built: reference shim/GpuSplit.Shim.csproj from the test project");
+            var executable = Path.Combine(NativeDirectory, "shim");
+            if (!File.Exists(executable))
+            {
+                throw new InvalidOperationException(
+                    $"{executable} is not published: reference shim/GpuSplit.Shim.csproj with NativeName=\"shim\" and import tests/Testing/NativePrograms.targets");
+            }
+
+            info = new ProcessStartInfo(executable) { WorkingDirectory = NativeDirectory };
+        }
+        else
+        {
+            var dll = Path.Combine(BuildDirectory, "shim.dll");
+            if (!File.Exists(dll))
+            {
+                throw new InvalidOperationException($"{dll} is not built: reference shim/GpuSplit.Shim.csproj from the test project");
+            }
+
+            info = new ProcessStartInfo(Path.Combine(MlStandInApp.DotnetRoot, "dotnet")) { WorkingDirectory = BuildDirectory };
+            info.ArgumentList.Add(dll);
         }
 
-        var info = new ProcessStartInfo(Path.Combine(MlStandInApp.DotnetRoot, "dotnet")) { WorkingDirectory = BuildDirectory };
-        info.ArgumentList.Add(dll);
-        info.ArgumentList.Add(LedgerArgument());
+        if (withLedger)
+        {
+            info.ArgumentList.Add(LedgerArgument());
+        }
+
         foreach (var arg in args)
         {
             info.ArgumentList.Add(arg);
