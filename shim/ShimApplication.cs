@@ -1,4 +1,5 @@
 using GpuSplit.Shim.Admission;
+using GpuSplit.Shim.Buffers;
 using GpuSplit.Shim.Classification;
 using GpuSplit.Shim.Configuration;
 using GpuSplit.Shim.Forwarding;
@@ -6,6 +7,7 @@ using GpuSplit.Shim.Power;
 using GpuSplit.Shim.Safety;
 using GpuSplit.Shim.Status;
 using GpuSplit.Shim.Upstreams;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
@@ -45,6 +47,7 @@ public static class ShimApplication
         services.AddOptions<ShimOptions>().Bind(section);
         services.AddSingleton<IValidateOptions<ShimOptions>, ShimOptionsValidator>();
         services.TryAddSingleton(TimeProvider.System);
+        services.Replace(ServiceDescriptor.Singleton<IMemoryPoolFactory<byte>, LargeBlockMemoryPoolFactory>());
 
         services.AddSingleton<IUpstreamHealthPolicy, AgentHealthPolicy>();
         services.AddSingleton<UpstreamRegistry>();
@@ -72,6 +75,7 @@ public static class ShimApplication
         services.AddSingleton<ITransientFailurePolicy, TransientFailurePolicy>();
         services.AddHttpForwarder();
         services.AddSingleton<UpstreamForwarder>();
+        services.AddSingleton<SpoolMemory>();
 
         services.AddSingleton<ShimMetrics>();
         services.AddSingleton<RepeatedEventLog>();

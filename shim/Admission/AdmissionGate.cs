@@ -19,6 +19,7 @@ public sealed class AdmissionGate(
     UpstreamRegistry upstreams,
     HoldQueue holds,
     UpstreamForwarder forwarder,
+    SpoolMemory spoolMemory,
     ShimJournal journal,
     IntakeJournal intake,
     IOptions<ShimOptions> options,
@@ -41,7 +42,7 @@ public sealed class AdmissionGate(
         // Written down until answered: a shim killed now counts it lost when it starts again.
         var taken = kind.IsInteractive() ? 0 : intake.TakeIn(kind);
         // Background jobs only: a search is never sent twice, a person is waiting for it.
-        using var spool = kind.IsInteractive() ? null : new RequestSpool(context.Request.Body, _settings.SpoolDirectory);
+        using var spool = kind.IsInteractive() ? null : new RequestSpool(context.Request.Body, _settings.SpoolDirectory, spoolMemory);
         try
         {
             while (true)

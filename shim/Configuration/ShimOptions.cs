@@ -28,10 +28,16 @@ public sealed class ShimOptions
 
     /// <summary>
     /// Where background jobs' request bodies are kept while they are forwarded, so that a job whose box fails before
-    /// answering can be sent again. One file per job in flight, at most <see cref="MaxRequestBodyBytes"/> each,
-    /// deleted when the request ends.
+    /// answering can be sent again, once <see cref="SpoolMemoryBytes"/> is spent. One file per such job, at most
+    /// <see cref="MaxRequestBodyBytes"/> each, deleted when the request ends.
     /// </summary>
     public string SpoolDirectory { get; set; } = Path.Combine(Path.GetTempPath(), "gpusplit-shim");
+
+    /// <summary>
+    /// Memory all background jobs' bodies may take together while they are forwarded or held (8 MiB: a few dozen Immich
+    /// previews); past it a job's body goes on in a file in <see cref="SpoolDirectory"/>. 0 keeps every body in a file.
+    /// </summary>
+    public long SpoolMemoryBytes { get; set; } = 8L * 1024 * 1024;
 
     /// <summary>Largest request body accepted, like the ML service's own spool limit.</summary>
     public long MaxRequestBodyBytes { get; set; } = 64L * 1024 * 1024;

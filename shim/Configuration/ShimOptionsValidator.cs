@@ -62,6 +62,11 @@ public sealed class ShimOptionsValidator : IValidateOptions<ShimOptions>
             errors.Add("Shim:MaxHeldRequests must be 0 (no holding) or more");
         }
 
+        if (options.SpoolMemoryBytes < 0)
+        {
+            errors.Add($"Shim:SpoolMemoryBytes must be 0 or more (got {options.SpoolMemoryBytes})");
+        }
+
         if (string.IsNullOrWhiteSpace(options.SpoolDirectory))
         {
             errors.Add("Shim:SpoolDirectory must name a folder the shim can write to (background jobs' bodies are kept there while forwarded)");

@@ -1,5 +1,5 @@
 using System.Text;
-using System.Threading.Channels;
+using System.Text.Unicode;
 using GpuSplit.Shim.Classification;
 using GpuSplit.Shim.Status;
 
@@ -7,20 +7,28 @@ namespace GpuSplit.Shim.Power;
 
 /// <summary>
 /// Writes down every background job of an Immich queue when it is taken in and again when it is answered, in an
-/// append-only file beside the power ledger, so that a shim killed with jobs held or in flight (a crash, kill -9, a
-/// power cut) counts them lost when it starts again, and the power loop presses "Missing" for them. The request path
-/// only queues a line; one writer appends them and syncs the file to disk once per batch, and rewrites the file with
-/// the jobs still open when it grows past <see cref="CompactAboveBytes"/>. A graceful stop empties it: every job
+/// append-only file beside the power ledger, so that a shim killed with jobs held or in flight (a crash, kill -9, an
+/// out-of-memory kill, a container restart) counts them lost when it starts again, and the power loop presses
+/// "Missing" for them. The request appends its line itself, one write to the page cache, and the file is rewritten
+/// with the jobs still open when it grows past <see cref="CompactAboveBytes"/>. A graceful stop empties it: every job
 /// still open then gets its answer (a 503 counted lost) from the stopping shim itself.
 /// </summary>
-public sealed partial class IntakeJournal : BackgroundService
+/// <remarks>
+/// Not synced to disk: what the kernel has taken survives the shim's death, which is what the file is for. A power
+/// cut also stops Immich, whose queues take their interrupted jobs up again when it starts; the file system writes
+/// the lines out within seconds anyway. An fsync per job (and a writer thread woken for it) was a tenth of the shim's
+/// CPU per image job (docs/shim.md, "Resources").
+/// </remarks>
+public sealed partial class IntakeJournal : IHostedService, IDisposable
 {
     public const long CompactAboveBytes = 1024 * 1024;
 
-    private readonly Channel<Line> _lines = Channel.CreateUnbounded<Line>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Lock _lock = new();
+    private readonly Dictionary<long, MlRequestKind> _open = [];
     private readonly string? _path;
     private readonly ShimJournal _journal;
     private readonly ILogger<IntakeJournal> _logger;
+    private FileStream? _file;
     private long _lastId;
 
     public IntakeJournal(string? ledgerPath, ShimJournal journal, ILogger<IntakeJournal> logger)
@@ -39,102 +47,132 @@ public sealed partial class IntakeJournal : BackgroundService
         }
 
         var id = Interlocked.Increment(ref _lastId);
-        _lines.Writer.TryWrite(new Line(id, kind));
+        Span<byte> line = stackalloc byte[64];
+        Utf8.TryWrite(line, $"+{id} {kind.Label()}\n", out var length);
+        lock (_lock)
+        {
+            _open[id] = kind;
+            Append(line[..length]);
+        }
+
         return id;
     }
 
     /// <summary>Notes that the job got its answer, or was counted lost, or its client went away: nothing to recover.</summary>
     public void Answered(long id)
     {
-        if (id != 0)
-        {
-            _lines.Writer.TryWrite(new Line(id, null));
-        }
-    }
-
-    public override Task StartAsync(CancellationToken cancellationToken)
-    {
-        if (_path is not null)
-        {
-            Recover(_path);
-        }
-
-        return base.StartAsync(cancellationToken);
-    }
-
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        if (_path is null)
+        if (id == 0)
         {
             return;
         }
 
-        var open = new Dictionary<long, MlRequestKind>();
-        var text = new StringBuilder();
-        FileStream? file = null;
-        try
+        Span<byte> line = stackalloc byte[32];
+        Utf8.TryWrite(line, $"-{id}\n", out var length);
+        lock (_lock)
         {
-            file = Open(_path, FileMode.Create);
-            while (await _lines.Reader.WaitToReadAsync(stoppingToken))
+            if (_open.Remove(id))
             {
-                text.Clear();
-                while (_lines.Reader.TryRead(out var line))
-                {
-                    if (line.Kind is { } kind)
-                    {
-                        open[line.Id] = kind;
-                        text.Append('+').Append(line.Id).Append(' ').Append(kind.Label()).Append('\n');
-                    }
-                    else if (open.Remove(line.Id))
-                    {
-                        text.Append('-').Append(line.Id).Append('\n');
-                    }
-                }
-
-                file = Write(file, text, open);
+                Append(line[..length]);
             }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // A graceful stop: the jobs still open are answered by the stopping shim.
-            file?.SetLength(0);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            LogWriteFailed(_logger, _path, e.Message);
-        }
-        finally
-        {
-            // Nobody writes the lines any more: later ones are refused rather than kept in memory.
-            _lines.Writer.TryComplete();
-            file?.Dispose();
         }
     }
 
-    private FileStream Write(FileStream file, StringBuilder text, Dictionary<long, MlRequestKind> open)
+    public Task StartAsync(CancellationToken cancellationToken)
     {
-        if (text.Length > 0)
+        if (_path is not null)
         {
-            file.Write(Encoding.ASCII.GetBytes(text.ToString()));
-            file.Flush(flushToDisk: true);
+            Recover(_path);
+            lock (_lock)
+            {
+                try
+                {
+                    _file = Open(_path, FileMode.Create);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    Failed(e);
+                }
+            }
         }
 
-        if (file.Length <= CompactAboveBytes)
+        return Task.CompletedTask;
+    }
+
+    /// <summary>A graceful stop: the jobs still open are answered by the stopping shim.</summary>
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        lock (_lock)
         {
-            return file;
+            try
+            {
+                _file?.SetLength(0);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Failed(e);
+            }
+
+            Close();
         }
 
-        // Only the jobs still open, written beside and swapped in whole: a crash mid-way leaves the old file.
+        return Task.CompletedTask;
+    }
+
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            Close();
+        }
+    }
+
+    private void Append(ReadOnlySpan<byte> line)
+    {
+        if (_file is not { } file)
+        {
+            return;
+        }
+
+        try
+        {
+            file.Write(line);
+            if (file.Length > CompactAboveBytes)
+            {
+                Compact(file);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Failed(e);
+        }
+    }
+
+    /// <summary>Only the jobs still open, written beside and swapped in whole: a crash mid-way leaves the old file.</summary>
+    private void Compact(FileStream file)
+    {
         var compacted = _path + ".tmp";
         using (var fresh = Open(compacted, FileMode.Create))
         {
-            fresh.Write(Encoding.ASCII.GetBytes(string.Concat(open.Select(o => $"+{o.Key} {o.Value.Label()}\n"))));
-            fresh.Flush(flushToDisk: true);
+            fresh.Write(Encoding.ASCII.GetBytes(string.Concat(_open.Select(o => $"+{o.Key} {o.Value.Label()}\n"))));
         }
 
         file.Dispose();
+        _file = null;
         File.Move(compacted, _path!, overwrite: true);
-        return Open(_path!, FileMode.Append);
+        _file = Open(_path!, FileMode.Append);
+    }
+
+    /// <summary>A file that cannot be written is said once; later jobs are then not written down.</summary>
+    private void Failed(Exception e)
+    {
+        LogWriteFailed(_logger, _path!, e.Message);
+        Close();
+    }
+
+    private void Close()
+    {
+        _file?.Dispose();
+        _file = null;
     }
 
     /// <summary>Counts the jobs the last run took in and never answered as lost, then starts the file afresh.</summary>
@@ -185,8 +223,6 @@ public sealed partial class IntakeJournal : BackgroundService
 
     private static MlRequestKind? KindOf(string label) =>
         Enum.GetValues<MlRequestKind>().Where(k => k.Label() == label).Cast<MlRequestKind?>().FirstOrDefault();
-
-    private readonly record struct Line(long Id, MlRequestKind? Kind);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "intake journal {Path}: {Count} job(s) taken in before the shim last stopped were never answered; counted lost")]
     private static partial void LogRecovered(ILogger logger, int count, string path);

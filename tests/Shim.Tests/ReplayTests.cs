@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using GpuSplit.Planner.Service;
 using GpuSplit.Protos.V1;
+using GpuSplit.Shim.Forwarding;
 using GpuSplit.Shim.Tests.Infrastructure;
 using Microsoft.Extensions.Time.Testing;
 
@@ -19,12 +20,17 @@ public sealed class ReplayTests
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    [Fact]
-    public async Task A_job_whose_box_drops_the_connection_before_answering_is_held_and_sent_again_byte_for_byte_when_the_agent_says_serving()
+    /// <param name="memoryBytes">Shim:SpoolMemoryBytes: the default (the body in memory), 0 (in a file), one chunk (both).</param>
+    [Theory]
+    [InlineData(null)]
+    [InlineData(0)]
+    [InlineData(SpoolMemory.ChunkBytes)]
+    public async Task A_job_whose_box_drops_the_connection_before_answering_is_held_and_sent_again_byte_for_byte_when_the_agent_says_serving(int? memoryBytes)
     {
         await using var box = await GpuBox.StartAsync();
         box.Ml.DieBeforeResponse = true;
-        await using var shim = await ShimUnderTest.StartAsync([box.Endpoints]);
+        await using var shim = await ShimUnderTest.StartAsync([box.Endpoints],
+            memoryBytes is { } bytes ? [("SpoolMemoryBytes", bytes.ToString(System.Globalization.CultureInfo.InvariantCulture))] : []);
         await shim.WaitForStateAsync(0, "online");
         var jpeg = PreviewJpeg.Small();
         using var request = ImmichPredictRequest.Job(JobKind.FaceDetection, jpeg);
@@ -139,8 +145,11 @@ public sealed class ReplayTests
         Assert.Contains("upstream-error", status.GetProperty("events")[0].GetProperty("text").GetString(), StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task A_failed_job_is_sent_again_only_within_the_hold_limit_and_its_spool_file_is_deleted()
+    /// <param name="memoryBytes">Shim:SpoolMemoryBytes: 0 puts the whole body in the file; one chunk, all past its first 16 KiB.</param>
+    [Theory]
+    [InlineData(0)]
+    [InlineData(SpoolMemory.ChunkBytes)]
+    public async Task A_failed_job_is_sent_again_only_within_the_hold_limit_and_its_spool_file_is_deleted(int memoryBytes)
     {
         var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-05-01T20:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
         var spool = Directory.CreateTempSubdirectory("gpusplit-shim-spool-test-");
@@ -148,15 +157,17 @@ public sealed class ReplayTests
         {
             await using var box = await GpuBox.StartAsync();
             box.Ml.DieBeforeResponse = true;
-            await using var shim = await ShimUnderTest.StartAsync([box.Endpoints], [("SpoolDirectory", spool.FullName)], time);
+            await using var shim = await ShimUnderTest.StartAsync([box.Endpoints],
+                [("SpoolDirectory", spool.FullName), ("SpoolMemoryBytes", memoryBytes.ToString(System.Globalization.CultureInfo.InvariantCulture))], time);
             await shim.WaitForStateAsync(0, "online");
             using var request = ImmichPredictRequest.Job(JobKind.Ocr, PreviewJpeg.Small());
             var length = request.Content!.Headers.ContentLength;
+            Assert.True(length > SpoolMemory.ChunkBytes, $"the form ({length} bytes) must outgrow one chunk");
 
             var job = shim.Client.SendAsync(request, Ct);
             await shim.WaitForHeldAsync(1);
             var file = Assert.Single(spool.GetFiles());
-            Assert.Equal(length, file.Length);
+            Assert.Equal(length - memoryBytes, file.Length);
             time.Advance(TimeSpan.FromSeconds(239));
             await Task.Delay(50, Ct);
             Assert.False(job.IsCompleted, "answered before the 240 s hold limit");
