@@ -1,5 +1,13 @@
 using GpuSplit.Shim;
 
+// Socket completions run on the socket engine's own threads instead of being queued to the thread pool: with Kestrel's
+// inline scheduling (ShimApplication) a request is carried from its socket's event to the box's answer without a thread
+// hop. The runtime reads this only from the environment, when the first socket is used; an operator's own value wins.
+if (Environment.GetEnvironmentVariable(ShimApplication.InlineSocketCompletions) is null)
+{
+    Environment.SetEnvironmentVariable(ShimApplication.InlineSocketCompletions, "1");
+}
+
 try
 {
     await ShimApplication.Build(args).RunAsync();

@@ -19,6 +19,9 @@ public static class ShimApplication
     /// <summary>Immich's ML port: the shim takes the ML service's place.</summary>
     public const string DefaultUrls = "http://0.0.0.0:3003";
 
+    /// <summary>The runtime's switch for running socket completions on its event threads (set by Program).</summary>
+    public const string InlineSocketCompletions = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
+
     /// <param name="configure">Lets a test replace services (a fake clock) before the application is built.</param>
     /// <exception cref="ShimConfigurationException">The configuration cannot work; the message says which key.</exception>
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
@@ -39,6 +42,11 @@ public static class ShimApplication
         }
 
         builder.WebHost.ConfigureKestrel(kestrel => KestrelLimits.Apply(kestrel, options));
+        // A lone request otherwise hops between the socket engine's thread, Kestrel's I/O queue and the thread pool's
+        // workers several times, each hop a futex wake on a box whose system calls are most of the proxy's cost; nothing
+        // on the request path blocks (the spool and the intake journal write to the page cache). Program turns on the
+        // socket engine's half of it (docs/shim.md, "Resources").
+        builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = true);
         // A start-up failure (the port taken) is reported by Program in one line, not as the host's stack trace;
         // the watchers log their own failures.
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);

@@ -100,7 +100,7 @@ public sealed class ShimAvailabilityBenchmark : IBenchmark
         return new BenchmarkReport(Title, ["measure", "nginx, the seed's config", "GpuSplit shim"], rows,
         [
             "Each request a /predict form byte for byte as Immich builds it (a 446 KiB preview JPEG); the box's ML service is an in-process Kestrel stand-in that parses the form and answers Immich's JSON.",
-            "nginx: the seed's config (1 worker, access_log off). Shim: Release build, default settings, its own process.",
+            "nginx: the seed's config (1 worker, access_log off). Shim: the Native AOT executable as it ships (artifacts/native/shim), default settings, its own process.",
             $"\"Box off\": a loopback port whose accept queue is full, so connections hang as to a powered-off machine (a closed port would refuse at once). nginx waits its proxy_connect_timeout (3 s) for each request; the shim knows from the agent watch and answers a search 503 with Retry-After and the reason (n = {AwaySearches} shim, {NginxAwaySearches} nginx).",
             "Release times run from the call that makes the test agent report SERVING to the answers at the client: gRPC push, the shim's release, forwarding, the stand-in's work.",
             $"Box off and back: the box stays off {OffFor.TotalSeconds:0} s per round, so the shim's agent watch is at its reconnect back-off cap (2 s, plus a 3 s connect attempt that hangs); the time to the first answer is mostly waiting for the next attempt.",

@@ -172,7 +172,7 @@ public sealed class ShimBenchmark : IBenchmark
                 "a test agent in the benchmark process reports the box SERVING to the shim.",
             "CPU: utime + stime from /proc/PID/stat of the proxy (the shim's one process; nginx's master and workers) before and after each run, per 1,000 requests; 10 ms ticks.",
             $"Targets: the seed's nginx config (its upstream block and timeouts verbatim, worker_processes 1 as the seed runs it, access_log off); the same with worker_processes auto (one per core); " +
-                "the shim, Release build, its default settings, its own process.",
+                "the shim, the Native AOT executable as it ships (artifacts/native/shim), its default settings, its own process.",
             $"Machine load (1-minute load average) at the start of each round: {string.Join(", ", loadAverages)} on {Environment.ProcessorCount} cores, shared with other work: absolute figures move with it, the ratios much less.",
             counterTrouble.Count == 0
                 ? $"The shim's lost and rejected counters (/status.json) were read after each of its {counterReads} loads, once it had no request in flight: they did not move ({totals})."

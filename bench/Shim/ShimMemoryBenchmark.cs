@@ -67,7 +67,7 @@ public sealed class ShimMemoryBenchmark(bool withAgent) : IBenchmark
         ],
         [
             $"Command as the lead reruns it: dotnet run --project bench -c Release -- {Name}",
-            "The shim: Release build, default settings, its own process. Upstream: nginx answering Immich's CLIP JSON (as in the shim benchmark). " +
+            "The shim: the Native AOT executable as it ships (artifacts/native/shim), default settings, its own process. Upstream: nginx answering Immich's CLIP JSON (as in the shim benchmark). " +
                 (withAgent ? "A test agent in the benchmark process reports the box SERVING." : "No agent runs: the shim's agent address is a loopback port nobody listens on."),
             $"Jobs: Immich's smart-search /predict form with a {ImmichForms.Image.Length / 1000} KB JPEG, sent by {Concurrency} clients in the benchmark process, each waiting for its answer before the next.",
             "Resident memory from /proc: VmRSS, and in brackets RssAnon (private; the rest is the runtime's and libraries' mapped files). Peak sampled every 100 ms.",

@@ -5,7 +5,7 @@ using GpuSplit.Testing.Shim;
 namespace GpuSplit.Bench.Shim;
 
 /// <summary>
-/// The built shim (<see cref="ShimProgram"/>: the Release build when the benchmark runs with -c Release) as its own
+/// The shim as it ships (<see cref="ShimProgram"/>: the Native AOT executable the bench's build publishes) as its own
 /// process on a free loopback port, with its default settings, so that its memory and CPU time can be read.
 /// </summary>
 public sealed class ShimProcess : IAsyncDisposable
