@@ -81,12 +81,17 @@ switch ($Task) {
     }
     'publish' {
         # planner-measure (measure/) carries ONNX Runtime for `measure --models`; the planner itself stays small.
+        # The shim and the agent are Native AOT executables (PublishAot in their projects), which compile only for the
+        # OS that builds them: for another OS's runtime they are published self-contained on the JIT runtime instead.
+        $sameOs = ($IsLinux -and $Runtime -like 'linux-*') -or ($IsWindows -and $Runtime -like 'win-*') -or ($IsMacOS -and $Runtime -like 'osx-*')
         foreach ($program in 'planner', 'measure', 'agent', 'shim') {
             $project = Get-ChildItem -Path (Join-Path $root $program) -Filter '*.csproj' | Select-Object -First 1
             if ($null -eq $project) { continue }
             $name = if ($program -eq 'measure') { 'planner-measure' } else { $program }
-            Invoke-Native 'dotnet' @('publish', $project.FullName, '-c', $Configuration, '-r', $Runtime, '--self-contained', 'true',
+            $arguments = @('publish', $project.FullName, '-c', $Configuration, '-r', $Runtime, '--self-contained', 'true',
                 '-o', (Join-Path $root "artifacts/publish/$name-$Runtime"))
+            if (-not $sameOs) { $arguments += '-p:PublishAot=false' }
+            Invoke-Native 'dotnet' $arguments
         }
     }
 }
