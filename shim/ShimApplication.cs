@@ -26,7 +26,13 @@ public static class ShimApplication
     /// <exception cref="ShimConfigurationException">The configuration cannot work; the message says which key.</exception>
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        // No reloading of appsettings.json: the shim reads its options once, and the watcher is a thread woken by every
+        // change in its folder. Given first, so an operator's own value wins.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = ["--hostBuilder:reloadConfigOnChange=false", .. args],
+            ContentRootPath = AppContext.BaseDirectory,
+        });
         var section = builder.Configuration.GetSection(ShimOptions.Section);
         var options = section.Get<ShimOptions>() ?? new ShimOptions();
         var validation = new ShimOptionsValidator().Validate(null, options);
