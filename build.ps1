@@ -81,16 +81,17 @@ switch ($Task) {
     }
     'publish' {
         # planner-measure (measure/) carries ONNX Runtime for `measure --models`; the planner itself stays small.
-        # The shim and the agent are Native AOT executables (PublishAot in their projects), which compile only for the
-        # OS that builds them: for another OS's runtime they are published self-contained on the JIT runtime instead.
-        $sameOs = ($IsLinux -and $Runtime -like 'linux-*') -or ($IsWindows -and $Runtime -like 'win-*') -or ($IsMacOS -and $Runtime -like 'osx-*')
+        # The shim and the agent are Native AOT executables (PublishAot in their projects), compiled on Linux for Linux
+        # with clang. Native AOT cannot compile for another OS, and on Windows it needs the C++ build tools: for any
+        # other pair they are published self-contained on the JIT runtime instead.
+        $native = $IsLinux -and $Runtime -like 'linux-*'
         foreach ($program in 'planner', 'measure', 'agent', 'shim') {
             $project = Get-ChildItem -Path (Join-Path $root $program) -Filter '*.csproj' | Select-Object -First 1
             if ($null -eq $project) { continue }
             $name = if ($program -eq 'measure') { 'planner-measure' } else { $program }
             $arguments = @('publish', $project.FullName, '-c', $Configuration, '-r', $Runtime, '--self-contained', 'true',
                 '-o', (Join-Path $root "artifacts/publish/$name-$Runtime"))
-            if (-not $sameOs) { $arguments += '-p:PublishAot=false' }
+            if (-not $native) { $arguments += '-p:PublishAot=false' }
             Invoke-Native 'dotnet' $arguments
         }
     }
