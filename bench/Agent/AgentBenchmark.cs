@@ -87,7 +87,7 @@ public sealed class AgentBenchmark : IBenchmark
                 Row("OOM kill -> WatchStatus client sees SERVING (ms)", toServing),
             ],
             [
-                "The agent runs as a process (`dotnet agent.dll`, framework-dependent Release build) with Agent:PollInterval 1 s; NVML is the fake library "
+                "The agent runs as a process, as it ships: the Native AOT executable that the bench's build publishes (artifacts/native/agent/agent, Release), with Agent:PollInterval 1 s; NVML is the fake library "
                 + "(one GTX 1060 with the worker's process), Docker is the machine's real engine, one WatchStatus subscriber stays connected. "
                 + $"CPU is utime+stime from /proc/<pid>/stat over {Window.TotalSeconds:0} s after a {WarmUp.TotalSeconds:0} s warm-up, divided by the window's wall time; "
                 + "memory is /proc/<pid>/status sampled each second (median, and the max). The machine is shared: its load average is beside the figures, "
