@@ -79,8 +79,8 @@ public sealed class AgentBenchmark : IBenchmark
             [
                 ["agent CPU over 60 s (% of one core)", idle.CpuPercent.ToString("0.00", CultureInfo.InvariantCulture), "", "", "1"],
                 MibRow("agent resident memory, VmRSS (MiB)", idle.Rss),
-                MibRow("  of it private (RssAnon: heap, stacks, JIT'd code) (MiB)", idle.Anon),
-                MibRow("  of it mapped files (RssFile: the runtime and assemblies, shareable) (MiB)", idle.Mapped),
+                MibRow("  of it private (RssAnon: heap, stacks, the executable's relocated data) (MiB)", idle.Anon),
+                MibRow("  of it mapped files (RssFile: the executable and libraries, shareable) (MiB)", idle.Mapped),
                 ["machine load average (1 min) at the window's start / end", $"{idle.LoadBefore} / {idle.LoadAfter}", "", "", "2"],
                 Row("OOM kill -> agent restarts the container (ms)", toFailure),
                 Row("OOM kill -> container started again (ms)", toStarted),
