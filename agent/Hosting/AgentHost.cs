@@ -25,6 +25,9 @@ public static class AgentHost
     {
         // --urls is taken here, not by the web host: its endpoints need their protocols (see Listeners).
         var (hostArgs, urlsArgument) = Listeners.TakeUrlsArgument(args);
+        // No reloading of appsettings.json: its watcher is a thread that wakes on every change in the content root (the
+        // working folder), and the agent reads its options once. Given first, so an operator's own value wins.
+        hostArgs = ["--hostBuilder:reloadConfigOnChange=false", .. hostArgs];
         // The slim builder: no IIS integration, HTTPS defaults or hosting-startup scanning, which an h2c daemon never uses
         // and whose assemblies it would load and keep mapped (about 3 MiB resident).
         var builder = WebApplication.CreateSlimBuilder(hostArgs);
@@ -77,9 +80,11 @@ public static class AgentHost
         services.AddSingleton<VramPressure>();
         services.AddHostedService<GpuWatcher>();
 
-        // One GET a second: the per-request log scopes of HttpClientFactory would cost more than the request.
+        // One GET a second: the per-request log scopes of HttpClientFactory would cost more than the request. The hosted
+        // service is the typed client itself: AddHostedService<PingProbe>() would be built with the default HttpClient,
+        // loggers and all (a profile showed their scopes on every ping).
         services.AddHttpClient<PingProbe>().RemoveAllLoggers();
-        services.AddHostedService<PingProbe>();
+        services.AddHostedService(provider => provider.GetRequiredService<PingProbe>());
 
         services.AddGrpc();
         services.AddGrpcHealthChecks(health =>

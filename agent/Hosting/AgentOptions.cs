@@ -23,14 +23,14 @@ public sealed class AgentOptions
     public string? ReadToken { get; set; }
 
     /// <summary>How often the GPU is read and the worker pinged.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.050", "00:10:00")]
+    [TimeSpanRange("00:00:00.050", "00:10:00")]
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
     /// The longest gap between WatchStatus messages. The shim counts a box whose agent misses a few of these as gone,
     /// so a link that went down is noticed in about a second, not after the transport's keep-alive timeout.
     /// </summary>
-    [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00")]
+    [TimeSpanRange("00:00:00.050", "00:01:00")]
     public TimeSpan StatusHeartbeat { get; set; } = TimeSpan.FromMilliseconds(250);
 
     [ValidateObjectMembers]
@@ -80,7 +80,7 @@ public sealed class EvidenceOptions
     public int MaxRecords { get; set; } = 200;
 
     /// <summary>How long a worker must serve a set of models without a CUDA out-of-memory for the set to count as working.</summary>
-    [Range(typeof(TimeSpan), "00:00:01", "30.00:00:00")]
+    [TimeSpanRange("00:00:01", "30.00:00:00")]
     public TimeSpan WorksAfter { get; set; } = TimeSpan.FromHours(1);
 
     /// <summary>
@@ -116,7 +116,7 @@ public sealed class WorkerOptions
     public Uri Url { get; set; } = new("http://127.0.0.1:3003");
 
     /// <summary>Immich's own container health check gives /ping 2 s.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
+    [TimeSpanRange("00:00:00.100", "00:01:00")]
     public TimeSpan PingTimeout { get; set; } = TimeSpan.FromSeconds(2);
 }
 
@@ -147,7 +147,7 @@ public sealed class WatchdogOptions
     public double VramThresholdPercent { get; set; } = 97;
 
     /// <summary>How long memory must stay above the threshold, while the worker serves, to count.</summary>
-    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    [TimeSpanRange("00:00:00", "01:00:00")]
     public TimeSpan VramWindow { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>Restart the worker when the GPU is exhausted (default: only report it).</summary>
@@ -157,17 +157,17 @@ public sealed class WatchdogOptions
     [Range(1, 1000)]
     public int CrashLoopRestarts { get; set; } = 5;
 
-    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    [TimeSpanRange("00:00:01", "1.00:00:00")]
     public TimeSpan CrashLoopWindow { get; set; } = TimeSpan.FromMinutes(10);
 
-    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
+    [TimeSpanRange("00:00:00.100", "01:00:00")]
     public TimeSpan BackoffInitial { get; set; } = TimeSpan.FromSeconds(5);
 
-    [Range(typeof(TimeSpan), "00:00:00.100", "1.00:00:00")]
+    [TimeSpanRange("00:00:00.100", "1.00:00:00")]
     public TimeSpan BackoffMax { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>Grace period Docker gives the worker to stop before it is killed on restart.</summary>
-    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
+    [TimeSpanRange("00:00:00", "00:10:00")]
     public TimeSpan StopTimeout { get; set; } = TimeSpan.FromSeconds(10);
 }
 

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using GpuSplit.Agent.Hosting;
 
 namespace GpuSplit.Agent.Power;
 
@@ -22,18 +23,18 @@ public sealed class SleepOptions
     /// before the network goes down, and a request its caller has given up on is dropped. The Sleep reply comes
     /// after it: keep it well under the shim's 10 s call timeout.
     /// </summary>
-    [Range(typeof(TimeSpan), "00:00:00.100", "00:00:05")]
+    [TimeSpanRange("00:00:00.100", "00:00:05")]
     public TimeSpan Delay { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>
     /// After the command succeeded, the "going to sleep" flag stays this long. Suspend commands return at once and the
     /// box sleeps moments later; the remaining wait runs out after it woke, and the agent reports it awake again.
     /// </summary>
-    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    [TimeSpanRange("00:00:01", "00:10:00")]
     public TimeSpan ClearAfter { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>A command still running after this is killed and reported as failed.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
+    [TimeSpanRange("00:00:00.100", "00:10:00")]
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>GPU utilization at or above which the worker counts as working: a request is in flight.</summary>

@@ -79,15 +79,15 @@ public sealed class AgentBenchmark : IBenchmark
             [
                 ["agent CPU over 60 s (% of one core)", idle.CpuPercent.ToString("0.00", CultureInfo.InvariantCulture), "", "", "1"],
                 MibRow("agent resident memory, VmRSS (MiB)", idle.Rss),
-                MibRow("  of it private (RssAnon: heap, stacks, JIT'd code) (MiB)", idle.Anon),
-                MibRow("  of it mapped files (RssFile: the runtime and assemblies, shareable) (MiB)", idle.Mapped),
+                MibRow("  of it private (RssAnon: heap, stacks, the executable's relocated data) (MiB)", idle.Anon),
+                MibRow("  of it mapped files (RssFile: the executable and libraries, shareable) (MiB)", idle.Mapped),
                 ["machine load average (1 min) at the window's start / end", $"{idle.LoadBefore} / {idle.LoadAfter}", "", "", "2"],
                 Row("OOM kill -> agent restarts the container (ms)", toFailure),
                 Row("OOM kill -> container started again (ms)", toStarted),
                 Row("OOM kill -> WatchStatus client sees SERVING (ms)", toServing),
             ],
             [
-                "The agent runs as a process (`dotnet agent.dll`, framework-dependent Release build) with Agent:PollInterval 1 s; NVML is the fake library "
+                "The agent runs as a process, as it ships: the Native AOT executable that the bench's build publishes (artifacts/native/agent/agent, Release), with Agent:PollInterval 1 s; NVML is the fake library "
                 + "(one GTX 1060 with the worker's process), Docker is the machine's real engine, one WatchStatus subscriber stays connected. "
                 + $"CPU is utime+stime from /proc/<pid>/stat over {Window.TotalSeconds:0} s after a {WarmUp.TotalSeconds:0} s warm-up, divided by the window's wall time; "
                 + "memory is /proc/<pid>/status sampled each second (median, and the max). The machine is shared: its load average is beside the figures, "

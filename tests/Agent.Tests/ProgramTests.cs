@@ -18,6 +18,8 @@ public sealed class ProgramTests
     [Theory]
     [InlineData("--Agent:PollInterval=banana", "'banana' at 'Agent:PollInterval'")]
     [InlineData("--Agent:Watchdog:VramThresholdPercent=150", "VramThresholdPercent must be between 1 and 100")]
+    [InlineData("--Agent:PollInterval=00:20:00", "PollInterval must be between 00:00:00.050 and 00:10:00")]
+    [InlineData("--Agent:Sleep:Delay=00:00:00.010", "Delay must be between 00:00:00.100 and 00:00:05")]
     [InlineData("--Agent:Worker:Container=not a name", "Agent:Worker:Container must be a Docker container name")]
     [InlineData("--urls=https://0.0.0.0:3004", "is not an address like http://0.0.0.0:3004")]
     public async Task Bad_configuration_is_one_line_and_exit_code_2(string argument, string expected)

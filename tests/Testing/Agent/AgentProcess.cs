@@ -6,9 +6,11 @@ using GpuSplit.Testing.Processes;
 namespace GpuSplit.Testing.Agent;
 
 /// <summary>
-/// The agent as a real process (the built agent.dll run by this machine's dotnet, or any agent executable), with
-/// its output captured. Disposing kills it. For tests of the program itself: exit codes, one-line errors, the health
-/// port as an outside client sees it.
+/// The agent as a real process, as it ships: on Linux the Native AOT executable that NativePrograms.targets publishes
+/// after the build into artifacts/native/agent/ (a project that runs it references agent/ with NativeName="agent");
+/// elsewhere the built agent.dll run by this machine's dotnet; or any agent executable. Its output is captured;
+/// disposing kills it. For tests of the program itself: exit codes, one-line errors, the health port as an outside
+/// client sees it.
 /// </summary>
 public sealed class AgentProcess : IAsyncDisposable
 {
@@ -28,6 +30,31 @@ public sealed class AgentProcess : IAsyncDisposable
     public static string BuildDirectory { get; } = typeof(AgentProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
         .Single(a => a.Key == "AgentDirectory").Value!;
 
+    /// <summary>Where the native agent is published.</summary>
+    public static string NativeDirectory { get; } = typeof(AgentProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+        .Single(a => a.Key == "AgentNativeDirectory").Value!;
+
+    /// <summary>
+    /// The program and the arguments that start the agent before its own, and its folder (where its appsettings.json
+    /// lies): the native executable on Linux, otherwise this machine's dotnet with agent.dll. Throws when that is not built.
+    /// </summary>
+    public static (string Program, IReadOnlyList<string> Arguments, string Directory) Command()
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            var executable = Path.Combine(NativeDirectory, "agent");
+            return File.Exists(executable)
+                ? (executable, [], NativeDirectory)
+                : throw new InvalidOperationException(
+                    $"{executable} is not published: reference agent/GpuSplit.Agent.csproj with NativeName=\"agent\" and import tests/Testing/NativePrograms.targets");
+        }
+
+        var dll = Path.Combine(BuildDirectory, "agent.dll");
+        return File.Exists(dll)
+            ? (Path.Combine(MlStandIn.MlStandInApp.DotnetRoot, "dotnet"), [dll], BuildDirectory)
+            : throw new InvalidOperationException($"{dll} is not built: reference agent/GpuSplit.Agent.csproj from the test project");
+    }
+
     public int Id => _process.Id;
 
     public bool HasExited => _process.HasExited;
@@ -46,29 +73,14 @@ public sealed class AgentProcess : IAsyncDisposable
     }
 
     /// <summary>
-    /// Starts the agent. <paramref name="executable"/> null: <c>dotnet agent.dll</c> from <see cref="BuildDirectory"/>;
-    /// otherwise that file (a self-contained publish). Configuration goes in as <c>Agent__...</c> variables.
+    /// Starts the agent. <paramref name="executable"/> null: the agent of <see cref="Command"/>; otherwise that file (a
+    /// publish of a test's own). Configuration goes in as <c>Agent__...</c> variables.
     /// </summary>
     public static AgentProcess Start(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null, string? executable = null)
     {
-        ProcessStartInfo info;
-        if (executable is null)
-        {
-            var dll = Path.Combine(BuildDirectory, "agent.dll");
-            if (!File.Exists(dll))
-            {
-                throw new InvalidOperationException($"{dll} is not built: reference agent/GpuSplit.Agent.csproj from the test project");
-            }
-
-            info = new ProcessStartInfo(Path.Combine(MlStandIn.MlStandInApp.DotnetRoot, "dotnet"));
-            info.ArgumentList.Add(dll);
-        }
-        else
-        {
-            info = new ProcessStartInfo(executable);
-        }
-
-        foreach (var arg in args)
+        var (program, first, _) = executable is null ? Command() : (executable, [], "");
+        var info = new ProcessStartInfo(program);
+        foreach (var arg in first.Concat(args))
         {
             info.ArgumentList.Add(arg);
         }

@@ -216,13 +216,11 @@ public sealed class SplitRig : IAsyncDisposable
         });
         _parts.Add(Ml);
 
-        var agent = new System.Diagnostics.ProcessStartInfo(Path.Combine(MlStandInApp.DotnetRoot, "dotnet"))
-        {
-            WorkingDirectory = AgentProcess.BuildDirectory,
-        };
+        var (program, first, directory) = AgentProcess.Command();
+        var agent = new System.Diagnostics.ProcessStartInfo(program) { WorkingDirectory = directory };
         foreach (var arg in (string[])
                  [
-                     Path.Combine(AgentProcess.BuildDirectory, "agent.dll"),
+                     .. first,
                      "--urls", $"http://{box}:{AgentPort.ToString(CultureInfo.InvariantCulture)}",
                      $"--Agent:Worker:Container={Ml.Name}",
                      $"--Agent:Worker:Url=http://{box}:{MlPort.ToString(CultureInfo.InvariantCulture)}",
