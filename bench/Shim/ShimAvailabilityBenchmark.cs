@@ -63,11 +63,11 @@ public sealed class ShimAvailabilityBenchmark : IBenchmark
             var nginxSearches = await ShimClient.TimeOneByOneAsync(nginxOff.BaseUri, () => ImmichPredictRequest.Search("birthday cake"), NginxAwaySearches, ct);
             rows.Add(["search query while the box is off: answer time p50 / max", Answers(nginxSearches), Answers(shimSearches)]);
             var nginxJobs = await ShimClient.TimeTogetherAsync(nginxOff.BaseUri, () => ImmichPredictRequest.Job(JobKind.SmartSearch, jpeg), HeldPerRound, ct);
-            var shimJobs = await WakeRoundsAsync(ml.Address, jpeg, ct);
+            var shimJobs = await WakeRoundsAsync(jpeg, ct);
             rows.Add([$"{HeldPerRound} image jobs sent while the box is off",
                 $"{nginxJobs.Count(j => j.Status >= 400)} of {HeldPerRound} failed ({Statuses(nginxJobs)}, after {Stats.Ms(Stats.Median(nginxJobs.Select(j => j.Ms).ToList()))} ms): Immich drops them",
                 $"{shimJobs.Answered} of {shimJobs.Sent} held, then answered 200 when the box came back ({WakeRounds} rounds)"]);
-            rows.Add(["box was off, its agent comes back serving → first held job answered: p50 / max", "nothing is held",
+            rows.Add(["box was off, its agent and ML service come back, the agent serving → first held job answered: p50 / max", "nothing is held",
                 $"{Stats.Ms(Stats.Median(shimJobs.First))} / {Stats.Ms(shimJobs.First.Max())} ms"]);
         }
 
@@ -103,17 +103,23 @@ public sealed class ShimAvailabilityBenchmark : IBenchmark
             "nginx: the seed's config (1 worker, access_log off). Shim: the Native AOT executable as it ships (artifacts/native/shim), default settings, its own process.",
             $"\"Box off\": a loopback port whose accept queue is full, so connections hang as to a powered-off machine (a closed port would refuse at once). nginx waits its proxy_connect_timeout (3 s) for each request; the shim knows from the agent watch and answers a search 503 with Retry-After and the reason (n = {AwaySearches} shim, {NginxAwaySearches} nginx).",
             "Release times run from the call that makes the test agent report SERVING to the answers at the client: gRPC push, the shim's release, forwarding, the stand-in's work.",
-            $"Box off and back: the box stays off {OffFor.TotalSeconds:0} s per round, so the shim's agent watch is at its reconnect back-off cap (2 s, plus a 3 s connect attempt that hangs); the time to the first answer is mostly waiting for the next attempt.",
+            $"Box off and back: neither its agent nor its ML service takes a connection (with the ML service answering the shim forwards without the agent); the box stays off {OffFor.TotalSeconds:0} s per round, so the shim's agent watch is at its reconnect back-off cap (2 s, plus a 3 s connect attempt that hangs); the time to the first answer is mostly waiting for the next attempt.",
             "Resident memory from /proc: VmRSS, and in brackets RssAnon (private; the rest is the runtime's and libraries' mapped files).",
         ]);
     }
 
-    /// <summary>The box is off; jobs wait; its agent comes back where the shim looks for it and reports SERVING.</summary>
-    private static async Task<(int Sent, int Answered, List<double> First)> WakeRoundsAsync(Uri ml, byte[] jpeg, CancellationToken ct)
+    /// <summary>
+    /// The box is off (neither its agent nor its ML service takes a connection: with its ML service answering the shim
+    /// would forward without the agent); jobs wait; both come back where the shim looks for them and the agent reports
+    /// SERVING.
+    /// </summary>
+    private static async Task<(int Sent, int Answered, List<double> First)> WakeRoundsAsync(byte[] jpeg, CancellationToken ct)
     {
         var agentPort = FreePort.Next();
-        var off = new SleepingPort(agentPort);
-        await using var shim = await ShimProcess.StartAsync(ml, off.Address, ct);
+        var mlPort = FreePort.Next();
+        var agentOff = new SleepingPort(agentPort);
+        var mlOff = new SleepingPort(mlPort);
+        await using var shim = await ShimProcess.StartAsync(mlOff.Address, agentOff.Address, ct);
         var first = new List<double>();
         var answered = 0;
         try
@@ -123,21 +129,27 @@ public sealed class ShimAvailabilityBenchmark : IBenchmark
                 await ShimClient.WaitForStateAsync(shim.Address, "asleep", ct);
                 await Task.Delay(OffFor, ct);
                 TestAgent? agent = null;
+                MlStandIn? ml = null;
                 var released = await HoldThenReleaseAsync(shim.Address, jpeg, async () =>
                 {
-                    off.Dispose();
+                    mlOff.Dispose();
+                    agentOff.Dispose();
+                    ml = await MlStandIn.StartAsync(ct, mlPort);
                     agent = await TestAgent.StartAsync(ct, agentPort);
                     return Serve(agent);
                 }, ct);
                 await agent!.DisposeAsync();
-                off = new SleepingPort(agentPort);
+                await ml!.DisposeAsync();
+                agentOff = new SleepingPort(agentPort);
+                mlOff = new SleepingPort(mlPort);
                 first.Add(released.ToFirst);
                 answered += released.Ok;
             }
         }
         finally
         {
-            off.Dispose();
+            agentOff.Dispose();
+            mlOff.Dispose();
         }
 
         return (HeldPerRound * WakeRounds, answered, first);
