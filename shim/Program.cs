@@ -1,11 +1,16 @@
 using GpuSplit.Shim;
 
-// Socket completions run on the socket engine's own threads instead of being queued to the thread pool: with Kestrel's
-// inline scheduling (ShimApplication) a request is carried from its socket's event to the box's answer without a thread
-// hop. The runtime reads this only from the environment, when the first socket is used; an operator's own value wins.
-if (Environment.GetEnvironmentVariable(ShimApplication.InlineSocketCompletions) is null)
+// Socket completions run on the socket engine's own thread instead of being queued to the thread pool, and there is
+// one such thread, as nginx runs one worker: with Kestrel's inline scheduling (ShimApplication) a request is carried from
+// its client's socket to the box's answer on that one thread, without a hop or a second thread woken for the box's
+// side (docs/shim.md, "Resources"). The runtime reads these only from the environment, when the first socket is used;
+// an operator's own values win.
+foreach (var (name, value) in ShimApplication.SocketEngineSettings)
 {
-    Environment.SetEnvironmentVariable(ShimApplication.InlineSocketCompletions, "1");
+    if (Environment.GetEnvironmentVariable(name) is null)
+    {
+        Environment.SetEnvironmentVariable(name, value);
+    }
 }
 
 try

@@ -19,8 +19,12 @@ public static class ShimApplication
     /// <summary>Immich's ML port: the shim takes the ML service's place.</summary>
     public const string DefaultUrls = "http://0.0.0.0:3003";
 
-    /// <summary>The runtime's switch for running socket completions on its event threads (set by Program).</summary>
-    public const string InlineSocketCompletions = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
+    /// <summary>The runtime's socket engine as the shim runs it (set by Program): completions inline, on one thread.</summary>
+    public static IReadOnlyList<(string Name, string Value)> SocketEngineSettings { get; } =
+    [
+        ("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1"),
+        ("DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT", "1"),
+    ];
 
     /// <param name="configure">Lets a test replace services (a fake clock) before the application is built.</param>
     /// <exception cref="ShimConfigurationException">The configuration cannot work; the message says which key.</exception>
