@@ -15,9 +15,9 @@ namespace GpuSplit.Shim.Power;
 /// </summary>
 /// <remarks>
 /// Not synced to disk: what the kernel has taken survives the shim's death, which is what the file is for. A power
-/// cut also stops Immich, whose queues take their interrupted jobs up again when it starts; the file system writes
-/// the lines out within seconds anyway. An fsync per job (and a writer thread woken for it) was a tenth of the shim's
-/// CPU per image job (docs/shim.md, "Resources").
+/// cut of the always-on box stops Immich with it; the lines of the last few seconds before one (the file system's commit
+/// interval) may be missing after it. Syncing once per batch meant, at one connection, two fsyncs per job and a writer
+/// thread woken for each (strace; docs/shim.md, "Resources").
 /// </remarks>
 public sealed partial class IntakeJournal : IHostedService, IDisposable
 {
