@@ -30,30 +30,15 @@ public sealed class AgentProcess : IAsyncDisposable
     public static string BuildDirectory { get; } = typeof(AgentProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
         .Single(a => a.Key == "AgentDirectory").Value!;
 
-    /// <summary>Where the native agent is published.</summary>
-    public static string NativeDirectory { get; } = typeof(AgentProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
-        .Single(a => a.Key == "AgentNativeDirectory").Value!;
-
     /// <summary>
     /// The program and the arguments that start the agent before its own, and its folder (where its appsettings.json
     /// lies): the native executable on Linux, otherwise this machine's dotnet with agent.dll. Throws when that is not built.
     /// </summary>
-    public static (string Program, IReadOnlyList<string> Arguments, string Directory) Command()
-    {
-        if (OperatingSystem.IsLinux())
-        {
-            var executable = Path.Combine(NativeDirectory, "agent");
-            return File.Exists(executable)
-                ? (executable, [], NativeDirectory)
-                : throw new InvalidOperationException(
-                    $"{executable} is not published: reference agent/GpuSplit.Agent.csproj with NativeName=\"agent\" and import tests/Testing/NativePrograms.targets");
-        }
+    public static (string Program, IReadOnlyList<string> Arguments, string Directory) Command() => Program.Command();
 
-        var dll = Path.Combine(BuildDirectory, "agent.dll");
-        return File.Exists(dll)
-            ? (Path.Combine(MlStandIn.MlStandInApp.DotnetRoot, "dotnet"), [dll], BuildDirectory)
-            : throw new InvalidOperationException($"{dll} is not built: reference agent/GpuSplit.Agent.csproj from the test project");
-    }
+    private static ShippedProgram Program { get; } = new("agent", "agent/GpuSplit.Agent.csproj",
+        typeof(AgentProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "AgentNativeDirectory").Value!,
+        BuildDirectory);
 
     public int Id => _process.Id;
 

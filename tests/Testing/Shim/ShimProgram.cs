@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Reflection;
-using GpuSplit.Testing.MlStandIn;
+using GpuSplit.Testing.Processes;
 
 namespace GpuSplit.Testing.Shim;
 
@@ -14,9 +14,9 @@ public static class ShimProgram
     public static string BuildDirectory { get; } = typeof(ShimProgram).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
         .Single(a => a.Key == "ShimDirectory").Value!;
 
-    /// <summary>Where the native shim is published; its appsettings.json lies beside it.</summary>
-    public static string NativeDirectory { get; } = typeof(ShimProgram).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
-        .Single(a => a.Key == "ShimNativeDirectory").Value!;
+    private static ShippedProgram Program { get; } = new("shim", "shim/GpuSplit.Shim.csproj",
+        typeof(ShimProgram).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "ShimNativeDirectory").Value!,
+        BuildDirectory);
 
     /// <summary>
     /// A power ledger of this shim's own (<c>Shim:Power:LedgerFile</c>): shims of other tests must not resume queues or
@@ -33,28 +33,11 @@ public static class ShimProgram
     /// <summary><c>shim ARGS</c> exactly, for tests of the program's own start-up.</summary>
     public static ProcessStartInfo StartInfo(IEnumerable<string> args, bool withLedger)
     {
-        ProcessStartInfo info;
-        if (OperatingSystem.IsLinux())
+        var (program, first, directory) = Program.Command();
+        var info = new ProcessStartInfo(program) { WorkingDirectory = directory };
+        foreach (var arg in first)
         {
-            var executable = Path.Combine(NativeDirectory, "shim");
-            if (!File.Exists(executable))
-            {
-                throw new InvalidOperationException(
-                    $"{executable} is not published: reference shim/GpuSplit.Shim.csproj with NativeName=\"shim\" and import tests/Testing/NativePrograms.targets");
-            }
-
-            info = new ProcessStartInfo(executable) { WorkingDirectory = NativeDirectory };
-        }
-        else
-        {
-            var dll = Path.Combine(BuildDirectory, "shim.dll");
-            if (!File.Exists(dll))
-            {
-                throw new InvalidOperationException($"{dll} is not built: reference shim/GpuSplit.Shim.csproj from the test project");
-            }
-
-            info = new ProcessStartInfo(Path.Combine(MlStandInApp.DotnetRoot, "dotnet")) { WorkingDirectory = BuildDirectory };
-            info.ArgumentList.Add(dll);
+            info.ArgumentList.Add(arg);
         }
 
         if (withLedger)
