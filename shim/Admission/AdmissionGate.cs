@@ -33,7 +33,8 @@ public sealed class AdmissionGate(
 
     public async Task AdmitAsync(HttpContext context, MlRequestKind kind)
     {
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
+        // Made when the job is first held: a request forwarded at once (nearly all of them) needs no linked source.
+        CancellationTokenSource? stop = null;
         // The limit counts from arrival: a job sent again after its box failed has already spent some of Immich's 300 s.
         var deadline = time.GetUtcNow() + _settings.HoldLimit;
         DateTimeOffset? heldSince = null;
@@ -168,6 +169,7 @@ public sealed class AdmissionGate(
                                 throw new TimeoutException();
                             }
 
+                            stop ??= CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
                             var waiting = changed.WaitAsync(remaining, time, stop.Token);
                             if (filling is { IsCompleted: false })
                             {
@@ -233,6 +235,8 @@ public sealed class AdmissionGate(
             {
                 await StopFillingAsync(context, filling);
             }
+
+            stop?.Dispose();
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Text;
+using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
 
 namespace GpuSplit.Shim.Classification;
@@ -26,11 +27,18 @@ public static class MultipartFieldScanner
     private static ReadOnlySpan<byte> CrLf => "\r\n"u8;
     private static ReadOnlySpan<byte> HeaderEnd => "\r\n\r\n"u8;
 
+    /// <summary>The longest boundary RFC 2046 allows.</summary>
+    public const int MaxBoundaryLength = 70;
+
     public static FieldScan Find(ReadOnlySpan<byte> data, string boundary, string field)
     {
-        var delimiter = Encoding.ASCII.GetBytes("--" + boundary);
-        // A part's content ends where CRLF and the next delimiter begin.
-        var contentEnd = Encoding.ASCII.GetBytes("\r\n--" + boundary);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(boundary.Length, MaxBoundaryLength);
+        // A part's content ends where CRLF and the next delimiter begin; the delimiter is the same bytes without the CRLF.
+        // On the stack: this runs once per request.
+        Span<byte> contentEnd = stackalloc byte[4 + MaxBoundaryLength];
+        "\r\n--"u8.CopyTo(contentEnd);
+        contentEnd = contentEnd[..(4 + Encoding.ASCII.GetBytes(boundary, contentEnd[4..]))];
+        ReadOnlySpan<byte> delimiter = contentEnd[2..];
         var at = data.IndexOf(delimiter);
         if (at < 0)
         {
@@ -62,8 +70,7 @@ public static class MultipartFieldScanner
                 return new FieldScan(FieldScanOutcome.NeedMore);
             }
 
-            var name = PartName(data.Slice(at, headersLength));
-            if (name is null)
+            if (!TryPartName(data.Slice(at, headersLength), out var name))
             {
                 return new FieldScan(FieldScanOutcome.Malformed, Problem: "a form part has no Content-Disposition name");
             }
@@ -75,7 +82,7 @@ public static class MultipartFieldScanner
                 return new FieldScan(FieldScanOutcome.NeedMore);
             }
 
-            if (name == field)
+            if (name.Equals(field, StringComparison.Ordinal))
             {
                 return new FieldScan(FieldScanOutcome.Found, contentStart, contentLength);
             }
@@ -84,21 +91,27 @@ public static class MultipartFieldScanner
         }
     }
 
-    private static string? PartName(ReadOnlySpan<byte> headers)
+    /// <summary>The part's name from its Content-Disposition header; false when it has none.</summary>
+    private static bool TryPartName(ReadOnlySpan<byte> headers, out StringSegment name)
     {
-        foreach (var line in Encoding.UTF8.GetString(headers).Split("\r\n"))
+        // Only the Content-Disposition line becomes a string, for the header parser; the others are looked at as bytes.
+        foreach (var range in headers.Split(CrLf))
         {
-            var colon = line.IndexOf(':', StringComparison.Ordinal);
+            var line = headers[range];
+            var colon = line.IndexOf((byte)':');
             if (colon > 0
-                && line.AsSpan(0, colon).Trim().Equals(HeaderNames.ContentDisposition, StringComparison.OrdinalIgnoreCase)
-                && ContentDispositionHeaderValue.TryParse(line[(colon + 1)..].Trim(), out var disposition)
+                && Ascii.EqualsIgnoreCase(line[..colon].Trim(" \t"u8), ContentDisposition)
+                && ContentDispositionHeaderValue.TryParse(Encoding.UTF8.GetString(line[(colon + 1)..]).Trim(), out var disposition)
                 && disposition.DispositionType.Equals("form-data", StringComparison.OrdinalIgnoreCase))
             {
-                var name = HeaderUtilities.RemoveQuotes(disposition.Name);
-                return name.HasValue ? name.Value : null;
+                name = HeaderUtilities.RemoveQuotes(disposition.Name);
+                return name.HasValue;
             }
         }
 
-        return null;
+        name = default;
+        return false;
     }
+
+    private static ReadOnlySpan<byte> ContentDisposition => "Content-Disposition"u8;
 }

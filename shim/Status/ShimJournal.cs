@@ -43,6 +43,7 @@ public sealed class ShimJournal(
     private const int EventCapacity = 30;
     private const string Unclassified = "unclassified";
     private const string SearchFallbackName = "search-fallback";
+    private static readonly string[] StatusClasses = ["1xx", "2xx", "3xx", "4xx", "5xx"];
     private readonly Lock _gate = new();
     private readonly Queue<StatusEvent> _events = new();
     private readonly IJournalObserver[] _observers = [.. observers];
@@ -75,7 +76,7 @@ public sealed class ShimJournal(
     {
         metrics.Decisions.WithLabels(kind.Label(), "forward", heldFor is null ? "serving" : "released").Inc();
         Interlocked.Increment(ref _forwarded);
-        Tell(o => o.RequestSeen(kind));
+        Tell(kind, static (o, k) => o.RequestSeen(k));
         if (heldFor is { } waited)
         {
             Interlocked.Increment(ref _released);
@@ -84,7 +85,7 @@ public sealed class ShimJournal(
         }
 
         var answered = outcome.Result == ForwardResult.Answered;
-        metrics.Forwarded.WithLabels(upstream.Name, answered ? $"{outcome.StatusCode / 100}xx" : outcome.Error.ToString()).Inc();
+        metrics.Forwarded.WithLabels(upstream.Name, answered ? StatusClass(outcome.StatusCode) : outcome.Error.ToString()).Inc();
         if (!answered)
         {
             JournalLog.ForwardFailed(logger, kind.Label(), upstream.Name, outcome.Error.ToString(), outcome.Detail ?? "");
@@ -99,9 +100,9 @@ public sealed class ShimJournal(
     public void SearchFallback(MlRequestKind kind, Uri fallback, ForwardOutcome outcome)
     {
         metrics.Decisions.WithLabels(kind.Label(), "forward", "search-fallback").Inc();
-        metrics.Forwarded.WithLabels(SearchFallbackName, outcome.Result == ForwardResult.Answered ? $"{outcome.StatusCode / 100}xx" : outcome.Error.ToString()).Inc();
+        metrics.Forwarded.WithLabels(SearchFallbackName, outcome.Result == ForwardResult.Answered ? StatusClass(outcome.StatusCode) : outcome.Error.ToString()).Inc();
         Interlocked.Increment(ref _forwarded);
-        Tell(o => o.RequestSeen(kind));
+        Tell(kind, static (o, k) => o.RequestSeen(k));
         JournalLog.SearchFallback(logger, fallback.Authority, outcome.Result == ForwardResult.Answered ? outcome.StatusCode.ToString(System.Globalization.CultureInfo.InvariantCulture) : outcome.Detail ?? "");
     }
 
@@ -124,10 +125,10 @@ public sealed class ShimJournal(
     {
         metrics.Decisions.WithLabels(kind.Label(), "hold", cause.State).Inc();
         Interlocked.Increment(ref _held);
-        Tell(o =>
+        Tell(kind, static (o, k) =>
         {
-            o.RequestSeen(kind);
-            o.JobHeld(kind);
+            o.RequestSeen(k);
+            o.JobHeld(k);
         });
         JournalLog.Holding(logger, kind.Label(), cause.State);
     }
@@ -135,7 +136,7 @@ public sealed class ShimJournal(
     public void Refused(MlRequestKind kind, string reason, string detail, TimeSpan? heldFor)
     {
         metrics.Decisions.WithLabels(kind.Label(), "refuse", reason).Inc();
-        Tell(o => o.RequestSeen(kind));
+        Tell(kind, static (o, k) => o.RequestSeen(k));
         if (kind.IsInteractive())
         {
             Interlocked.Increment(ref _searchesRefused);
@@ -173,7 +174,7 @@ public sealed class ShimJournal(
 
         if (kind is { } seen)
         {
-            Tell(o => o.RequestSeen(seen));
+            Tell(seen, static (o, k) => o.RequestSeen(k));
         }
 
         JournalLog.ClientGone(logger, label, stage, heldFor?.TotalSeconds ?? 0);
@@ -191,21 +192,26 @@ public sealed class ShimJournal(
             : $"{upstream.Name}: {previous.State} → {current.State} ({current.Reason})");
     }
 
+    /// <summary>"2xx" for 200-299 and so on; the five classes are made once, not per request.</summary>
+    private static string StatusClass(int statusCode) =>
+        statusCode is >= 100 and < 600 ? StatusClasses[(statusCode / 100) - 1] : $"{statusCode / 100}xx";
+
     private void Lose(MlRequestKind kind, string reason, string detail, TimeSpan? heldFor)
     {
         // The event first: a status that counts the loss (totals are read before events) then also tells it.
         AddEvent($"Lost a {kind.Label()} job ({reason}): {detail}");
         metrics.LostJobs.WithLabels(kind.Label(), reason).Inc();
         Interlocked.Increment(ref _lost);
-        Tell(o => o.JobLost(kind));
+        Tell(kind, static (o, k) => o.JobLost(k));
         JournalLog.LostJob(logger, kind.Label(), reason, heldFor?.TotalSeconds ?? 0, detail);
     }
 
-    private void Tell(Action<IJournalObserver> news)
+    /// <summary>The news as a static lambda and its kind: no closure allocated per request.</summary>
+    private void Tell(MlRequestKind kind, Action<IJournalObserver, MlRequestKind> news)
     {
         foreach (var observer in _observers)
         {
-            news(observer);
+            news(observer, kind);
         }
     }
 
