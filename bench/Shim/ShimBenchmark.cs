@@ -95,6 +95,7 @@ public sealed class ShimBenchmark : IBenchmark
         var samples = new Dictionary<(Load, Target, int), Sample>();
         var loadAverages = new List<string>();
         var counterReads = 0;
+        var collectionsPer1000 = new Dictionary<(Load, int), double>();
         var counterTrouble = new List<string>();
         var counters = await ShimClient.SettledCountersAsync(shim.Address, ct);
         for (var round = 0; round < Rounds; round++)
@@ -105,12 +106,14 @@ public sealed class ShimBenchmark : IBenchmark
                 foreach (var target in Rotate(targets, round))
                 {
                     var before = target.Cpu();
+                    var collections = target.Status is { } shimAddress ? await ShimClient.CollectionsAsync(shimAddress, ct) : 0;
                     var result = await Wrk.RunAsync(target.Address, load.Script, load.Connections, Duration, ct);
                     var cpu = target.Cpu() - before;
                     var sample = new Sample(result, cpu);
                     samples[(load, target, round)] = sample;
                     if (target.Status is { } status)
                     {
+                        collectionsPer1000[(load, round)] = (await ShimClient.CollectionsAsync(status, ct) - collections) * 1000.0 / result.Requests;
                         var after = await ShimClient.SettledCountersAsync(status, ct);
                         counterReads++;
                         if (after != counters)
@@ -178,6 +181,8 @@ public sealed class ShimBenchmark : IBenchmark
                 ? $"The shim's lost and rejected counters (/status.json) were read after each of its {counterReads} loads, once it had no request in flight: they did not move ({totals})."
                 : $"The shim's lost or rejected counters (/status.json, read after each of its {counterReads} loads once it had no request in flight) moved: {string.Join("; ", counterTrouble)} ({totals}). " +
                     "wrk ends a run by closing its connections with requests in flight; the shim counts such a request cut short by its client as rejected (a body cut short while the form's start was read) or as a lost job (cut short while forwarded).",
+            "The shim's garbage collections per 1,000 requests (its /metrics, read around each load; the median of the rounds): " +
+                string.Join("; ", loads.Select(l => $"{l.Label} {Stats.Median([.. Enumerable.Range(0, Rounds).Select(r => collectionsPer1000[(l, r)])]).ToString("0.00", CultureInfo.InvariantCulture)}")) + ".",
             $"Shim resident memory after all loads: {shim.Memory}; nginx (1 worker) {LocalProcesses.Memory(nginx1.ProcessId, withChildren: true)}.",
         ]);
     }

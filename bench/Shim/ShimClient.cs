@@ -52,6 +52,15 @@ public static class ShimClient
         return (totals.GetProperty("lost").GetInt64(), totals.GetProperty("rejected").GetInt64());
     }
 
+    /// <summary>The shim's garbage collections so far, of any generation (/metrics, <c>dotnet_collection_count_total</c> for gen0).</summary>
+    public static async Task<long> CollectionsAsync(Uri shim, CancellationToken ct)
+    {
+        using var client = Create(shim);
+        const string Gen0 = "dotnet_collection_count_total{generation=\"0\"} ";
+        var line = (await client.GetStringAsync("/metrics", ct)).Split('\n').Single(l => l.StartsWith(Gen0, StringComparison.Ordinal));
+        return long.Parse(line.AsSpan(Gen0.Length), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     public static Task WaitForStateAsync(Uri shim, string state, CancellationToken ct) =>
         WaitAsync(shim, s => s.GetProperty("upstreams")[0].GetProperty("state").GetString() == state, $"the box {state}", ct);
 
