@@ -34,6 +34,7 @@ public sealed class UpstreamForwarder : IDisposable
             AutomaticDecompression = DecompressionMethods.None,
             UseCookies = false,
             EnableMultipleHttp2Connections = true,
+            ConnectCallback = ReadAheadStream.ConnectAsync,
         });
         _config = new ForwarderRequestConfig
         {
