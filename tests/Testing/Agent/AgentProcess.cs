@@ -31,10 +31,10 @@ public sealed class AgentProcess : IAsyncDisposable
         .Single(a => a.Key == "AgentDirectory").Value!;
 
     /// <summary>
-    /// The program and the arguments that start the agent before its own, and its folder (where its appsettings.json
-    /// lies): the native executable on Linux, otherwise this machine's dotnet with agent.dll. Throws when that is not built.
+    /// The agent started in its folder (where its appsettings.json lies), before its own arguments: the native executable
+    /// on Linux, otherwise this machine's dotnet with agent.dll. Throws when that is not built.
     /// </summary>
-    public static (string Program, IReadOnlyList<string> Arguments, string Directory) Command() => Program.Command();
+    public static ProcessStartInfo StartInfo() => Program.StartInfo();
 
     private static ShippedProgram Program { get; } = new("agent", "agent/GpuSplit.Agent.csproj",
         typeof(AgentProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "AgentNativeDirectory").Value!,
@@ -58,14 +58,13 @@ public sealed class AgentProcess : IAsyncDisposable
     }
 
     /// <summary>
-    /// Starts the agent. <paramref name="executable"/> null: the agent of <see cref="Command"/>; otherwise that file (a
+    /// Starts the agent. <paramref name="executable"/> null: the agent of <see cref="StartInfo"/>; otherwise that file (a
     /// publish of a test's own). Configuration goes in as <c>Agent__...</c> variables.
     /// </summary>
     public static AgentProcess Start(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null, string? executable = null)
     {
-        var (program, first, _) = executable is null ? Command() : (executable, [], "");
-        var info = new ProcessStartInfo(program);
-        foreach (var arg in first.Concat(args))
+        var info = executable is null ? StartInfo() : new ProcessStartInfo(executable);
+        foreach (var arg in args)
         {
             info.ArgumentList.Add(arg);
         }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using GpuSplit.Testing.MlStandIn;
 
 namespace GpuSplit.Testing.Processes;
@@ -11,22 +12,22 @@ namespace GpuSplit.Testing.Processes;
 /// <param name="Project">Its project file, relative to the repository root, for the message when it is not built.</param>
 public sealed record ShippedProgram(string Name, string Project, string NativeDirectory, string BuildDirectory)
 {
-    /// <summary>The program and the arguments before its own, and its folder (where its appsettings.json lies).</summary>
+    /// <summary>The program started in its folder (where its appsettings.json lies); the caller adds its own arguments.</summary>
     /// <exception cref="InvalidOperationException">It is not published (or not built).</exception>
-    public (string Program, IReadOnlyList<string> Arguments, string Directory) Command()
+    public ProcessStartInfo StartInfo()
     {
         if (OperatingSystem.IsLinux())
         {
             var executable = Path.Combine(NativeDirectory, Name);
             return File.Exists(executable)
-                ? (executable, [], NativeDirectory)
+                ? new ProcessStartInfo(executable) { WorkingDirectory = NativeDirectory }
                 : throw new InvalidOperationException(
                     $"{executable} is not published: reference {Project} with NativeName=\"{Name}\" and import tests/Testing/NativePrograms.targets");
         }
 
         var dll = Path.Combine(BuildDirectory, Name + ".dll");
         return File.Exists(dll)
-            ? (Path.Combine(MlStandInApp.DotnetRoot, "dotnet"), [dll], BuildDirectory)
+            ? new ProcessStartInfo(Path.Combine(MlStandInApp.DotnetRoot, "dotnet"), [dll]) { WorkingDirectory = BuildDirectory }
             : throw new InvalidOperationException($"{dll} is not built: reference {Project} from the test project");
     }
 }

@@ -33,13 +33,7 @@ public static class ShimProgram
     /// <summary><c>shim ARGS</c> exactly, for tests of the program's own start-up.</summary>
     public static ProcessStartInfo StartInfo(IEnumerable<string> args, bool withLedger)
     {
-        var (program, first, directory) = Program.Command();
-        var info = new ProcessStartInfo(program) { WorkingDirectory = directory };
-        foreach (var arg in first)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
+        var info = Program.StartInfo();
         if (withLedger)
         {
             info.ArgumentList.Add(LedgerArgument());

@@ -216,11 +216,9 @@ public sealed class SplitRig : IAsyncDisposable
         });
         _parts.Add(Ml);
 
-        var (program, first, directory) = AgentProcess.Command();
-        var agent = new System.Diagnostics.ProcessStartInfo(program) { WorkingDirectory = directory };
+        var agent = AgentProcess.StartInfo();
         foreach (var arg in (string[])
                  [
-                     .. first,
                      "--urls", $"http://{box}:{AgentPort.ToString(CultureInfo.InvariantCulture)}",
                      $"--Agent:Worker:Container={Ml.Name}",
                      $"--Agent:Worker:Url=http://{box}:{MlPort.ToString(CultureInfo.InvariantCulture)}",
