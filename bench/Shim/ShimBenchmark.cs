@@ -105,8 +105,9 @@ public sealed class ShimBenchmark : IBenchmark
             {
                 foreach (var target in Rotate(targets, round))
                 {
-                    var before = target.Cpu();
+                    // Read before the CPU window opens (and after it closes): a scrape is not the load's work.
                     var collections = target.Status is { } shimAddress ? await ShimClient.CollectionsAsync(shimAddress, ct) : 0;
+                    var before = target.Cpu();
                     var result = await Wrk.RunAsync(target.Address, load.Script, load.Connections, Duration, ct);
                     var cpu = target.Cpu() - before;
                     var sample = new Sample(result, cpu);

@@ -32,7 +32,7 @@ public sealed class RequestClassifier
         }
 
         var boundary = HeaderUtilities.RemoveQuotes(contentType.Boundary);
-        if (boundary.Length is 0 or > 70)
+        if (boundary.Length is 0 or > MultipartFieldScanner.MaxBoundaryLength)
         {
             return RequestClassification.Refused(StatusCodes.Status400BadRequest, "bad-boundary", "the multipart Content-Type has no valid boundary");
         }

@@ -29,9 +29,6 @@ public sealed partial class IntakeJournal : IHostedService, IDisposable
     private readonly ShimJournal _journal;
     private readonly ILogger<IntakeJournal> _logger;
     private FileStream? _file;
-
-    // Counted here: FileStream.Length asks the file system (an fstat per append).
-    private long _fileBytes;
     private long _lastId;
 
     public IntakeJournal(string? ledgerPath, ShimJournal journal, ILogger<IntakeJournal> logger)
@@ -90,7 +87,6 @@ public sealed partial class IntakeJournal : IHostedService, IDisposable
                 try
                 {
                     _file = Open(_path, FileMode.Create);
-                    _fileBytes = 0;
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                 {
@@ -140,8 +136,8 @@ public sealed partial class IntakeJournal : IHostedService, IDisposable
         try
         {
             file.Write(line);
-            _fileBytes += line.Length;
-            if (_fileBytes > CompactAboveBytes)
+            // Its position, which FileStream keeps, is its length (it only appends); Length would ask the file system.
+            if (file.Position > CompactAboveBytes)
             {
                 Compact(file);
             }
@@ -156,13 +152,10 @@ public sealed partial class IntakeJournal : IHostedService, IDisposable
     private void Compact(FileStream file)
     {
         var compacted = _path + ".tmp";
-        var lines = Encoding.ASCII.GetBytes(string.Concat(_open.Select(o => $"+{o.Key} {o.Value.Label()}\n")));
         using (var fresh = Open(compacted, FileMode.Create))
         {
-            fresh.Write(lines);
+            fresh.Write(Encoding.ASCII.GetBytes(string.Concat(_open.Select(o => $"+{o.Key} {o.Value.Label()}\n"))));
         }
-
-        _fileBytes = lines.Length;
 
         file.Dispose();
         _file = null;
