@@ -2,6 +2,7 @@ using System.Net;
 using GpuSplit.Shim.Classification;
 using GpuSplit.Shim.Configuration;
 using GpuSplit.Shim.Upstreams;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -34,7 +35,7 @@ public sealed class UpstreamForwarder : IDisposable
             AutomaticDecompression = DecompressionMethods.None,
             UseCookies = false,
             EnableMultipleHttp2Connections = true,
-            ConnectCallback = ReadAheadStream.ConnectAsync,
+            ConnectCallback = BoxConnectionStream.ConnectAsync,
         });
         _config = new ForwarderRequestConfig
         {
@@ -69,6 +70,10 @@ public sealed class UpstreamForwarder : IDisposable
         var body = context.Request.Body;
         var probe = new BodyReadProbe(spool?.NextAttempt() ?? body);
         context.Request.Body = probe;
+        // The answer goes to the client in one send where it can (GatheredResponseBody), as the request goes to the box.
+        var responseBody = context.Response.Body;
+        var gathered = new GatheredResponseBody(context.Features.GetRequiredFeature<IHttpResponseBodyFeature>());
+        context.Response.Body = gathered;
         var transformer = new AttemptTransformer(_failures, inspectErrors);
         using var abandon = new CancellationTokenSource();
         // A box that vanished (its agent no longer answers) leaves the attempt stalled on a dead connection until TCP
@@ -80,14 +85,26 @@ public sealed class UpstreamForwarder : IDisposable
                 abandon.Cancel();
             }
         });
+        if (context.Request.ContentLength > 0 && context.Request.Headers.Expect.Count == 0)
+        {
+            // Its head then leaves with the body's first bytes.
+            BoxConnectionStream.HoldHeadForBody();
+        }
+
         ForwarderError error;
         try
         {
             error = await _forwarder.SendAsync(context, destination.AbsoluteUri.TrimEnd('/'), _client, _config, transformer, abandon.Token);
+            if (error == ForwarderError.None)
+            {
+                // The answer is whole: out now, not after the request's epilogue (Kestrel would send it then).
+                await gathered.FlushAsync(CancellationToken.None);
+            }
         }
         finally
         {
             context.Request.Body = body;
+            context.Response.Body = responseBody;
         }
 
         if (error == ForwarderError.None && transformer.Verdict is null)
