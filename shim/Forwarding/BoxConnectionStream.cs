@@ -19,7 +19,7 @@ namespace GpuSplit.Shim.Forwarding;
 /// Only one read runs at a time and writes are one after another (HttpClient's HTTP/1.1 connection); a read may run
 /// beside a write (HttpClient reads ahead on a pooled connection before it sends), so the two keep separate buffers.
 /// A held head always has a write after it: a body of known, non-zero length is written or the request fails, and
-/// then HttpClient drops the connection, held bytes and all. With <c>Expect: 100-continue</c> HttpClient would wait
+/// then HttpClient drops the connection, held bytes and all. Only a write that ends a head is held. With <c>Expect: 100-continue</c> HttpClient would wait
 /// for the box's answer to the head before it sends the body; the forwarder does not hold such a head.
 /// </remarks>
 public sealed class BoxConnectionStream(Stream inner) : Stream
@@ -123,11 +123,12 @@ public sealed class BoxConnectionStream(Stream inner) : Stream
             return SendHeldWithAsync(buffer, cancellationToken);
         }
 
-        // Only the request's first write is its head; a later one may be the body's last.
+        // Only the request's first write is its head; a later one may be the body's last. A first write that does not
+        // end a head already carries body bytes (were YARP to stop flushing the head alone), and may be the last.
         if (PendingHold.Value is { Taken: false } hold)
         {
             hold.Taken = true;
-            if (buffer.Length is > 0 and <= HeldBytes)
+            if (buffer.Length <= HeldBytes && buffer.Span.EndsWith("\r\n\r\n"u8))
             {
                 _held ??= new byte[HeldBytes];
                 buffer.Span.CopyTo(_held);

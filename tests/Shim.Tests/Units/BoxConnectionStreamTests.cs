@@ -103,13 +103,26 @@ public sealed class BoxConnectionStreamTests
         // Held, the body's write (its last, when it fits HttpClient's buffer) would wait for a write that never comes.
         var connection = new CountingStream([]);
         var stream = new BoxConnectionStream(connection);
-        var head = Bytes(BoxConnectionStream.HeldBytes + 1);
+        byte[] head = [.. Bytes(BoxConnectionStream.HeldBytes - 3), .. "\r\n\r\n"u8];
 
         BoxConnectionStream.HoldHeadForBody();
         await stream.WriteAsync(head, Ct);
         await stream.WriteAsync(Head, Ct);
 
         Assert.Equal([head, Head], connection.Writes);
+    }
+
+    [Fact]
+    public async Task A_first_write_that_does_not_end_a_head_carries_body_bytes_and_goes_at_once()
+    {
+        var connection = new CountingStream([]);
+        var stream = new BoxConnectionStream(connection);
+        byte[] whole = [.. Head, .. Bytes(400)];
+
+        BoxConnectionStream.HoldHeadForBody();
+        await stream.WriteAsync(whole, Ct);
+
+        Assert.Equal([whole], connection.Writes);
     }
 
     [Fact]
