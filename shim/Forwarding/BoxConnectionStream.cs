@@ -19,8 +19,9 @@ namespace GpuSplit.Shim.Forwarding;
 /// Only one read runs at a time and writes are one after another (HttpClient's HTTP/1.1 connection); a read may run
 /// beside a write (HttpClient reads ahead on a pooled connection before it sends), so the two keep separate buffers.
 /// A held head always has a write after it: a body of known, non-zero length is written or the request fails, and
-/// then HttpClient drops the connection, held bytes and all. Only a write that ends a head is held. With <c>Expect: 100-continue</c> HttpClient would wait
-/// for the box's answer to the head before it sends the body; the forwarder does not hold such a head.
+/// then HttpClient drops the connection, held bytes and all. Only a write that ends a head is held. With
+/// <c>Expect: 100-continue</c> HttpClient would wait for the box's answer to the head before it sends the body; the
+/// forwarder does not hold such a head.
 /// </remarks>
 public sealed class BoxConnectionStream(Stream inner) : Stream
 {
