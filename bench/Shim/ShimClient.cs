@@ -52,7 +52,7 @@ public static class ShimClient
         return (totals.GetProperty("lost").GetInt64(), totals.GetProperty("rejected").GetInt64());
     }
 
-    /// <summary>The shim's garbage collections so far, of any generation (/metrics, <c>dotnet_collection_count_total</c> for gen0).</summary>
+    /// <summary>The shim's garbage collections so far (/metrics: gen0's <c>dotnet_collection_count_total</c>, which every collection counts in).</summary>
     public static async Task<long> CollectionsAsync(Uri shim, CancellationToken ct)
     {
         using var client = Create(shim);

@@ -23,7 +23,7 @@ namespace GpuSplit.Shim.Forwarding;
 /// <c>Expect: 100-continue</c> HttpClient would wait for the box's answer to the head before it sends the body; the
 /// forwarder does not hold such a head.
 /// </remarks>
-public sealed class BoxConnectionStream(Stream inner) : Stream
+public sealed class BoxConnectionStream(Stream inner) : ForwardOnlyStream
 {
     /// <summary>Larger than Immich's usual answers (a CLIP embedding's JSON is ~6 KB), small per connection.</summary>
     public const int BufferBytes = 16 * 1024;
@@ -66,16 +66,6 @@ public sealed class BoxConnectionStream(Stream inner) : Stream
     public override bool CanRead => true;
 
     public override bool CanWrite => true;
-
-    public override bool CanSeek => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
@@ -167,10 +157,6 @@ public sealed class BoxConnectionStream(Stream inner) : Stream
         SendHeld();
         inner.Flush();
     }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

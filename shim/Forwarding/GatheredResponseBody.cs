@@ -17,7 +17,7 @@ namespace GpuSplit.Shim.Forwarding;
 /// (YARP aborts the client's connection); the client then receives less of it, which it could not use anyway. Immich's
 /// ML service writes each answer whole, so gathering delays nothing a client could read early.
 /// </remarks>
-public sealed class GatheredResponseBody(IHttpResponseBodyFeature kestrel) : Stream
+public sealed class GatheredResponseBody(IHttpResponseBodyFeature kestrel) : ForwardOnlyStream
 {
     /// <summary>Sent once this much has gathered: YARP's copy buffer's size, so a large answer still streams, one read per send.</summary>
     public const int FlushBytes = 64 * 1024;
@@ -28,17 +28,7 @@ public sealed class GatheredResponseBody(IHttpResponseBodyFeature kestrel) : Str
 
     public override bool CanRead => false;
 
-    public override bool CanSeek => false;
-
     public override bool CanWrite => true;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
 
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
@@ -68,10 +58,6 @@ public sealed class GatheredResponseBody(IHttpResponseBodyFeature kestrel) : Str
     public override void Flush() => throw new NotSupportedException("The response is written asynchronously.");
 
     public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
 
     /// <summary>
     /// Commits the head first, as Kestrel's stream does on a first write (Kestrel's start puts it in the pipe, unsent):

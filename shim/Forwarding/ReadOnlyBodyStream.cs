@@ -4,21 +4,11 @@ namespace GpuSplit.Shim.Forwarding;
 /// A request body as the forwarder reads it: forward-only, read-only, of unknown length. Subclasses say only how a read
 /// is served (<see cref="Stream.ReadAsync(Memory{byte}, CancellationToken)"/> and <see cref="Stream.Read(byte[], int, int)"/>).
 /// </summary>
-public abstract class ReadOnlyBodyStream : Stream
+public abstract class ReadOnlyBodyStream : ForwardOnlyStream
 {
     public override bool CanRead => true;
 
-    public override bool CanSeek => false;
-
     public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
@@ -26,10 +16,6 @@ public abstract class ReadOnlyBodyStream : Stream
     public override void Flush()
     {
     }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
 
     public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }

@@ -157,7 +157,7 @@ public sealed class BoxConnectionStreamTests
     private static byte[] Bytes(int count) => [.. Enumerable.Range(0, count).Select(i => (byte)(i * 31 % 251))];
 
     /// <summary>A connection whose reads return what was asked for while it lasts, each read's size noted.</summary>
-    private sealed class CountingStream(byte[] incoming) : Stream
+    private sealed class CountingStream(byte[] incoming) : ForwardOnlyStream
     {
         private readonly MemoryStream _incoming = new(incoming);
 
@@ -167,17 +167,7 @@ public sealed class BoxConnectionStreamTests
 
         public override bool CanRead => true;
 
-        public override bool CanSeek => false;
-
         public override bool CanWrite => true;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position
-        {
-            get => throw new NotSupportedException();
-            set => throw new NotSupportedException();
-        }
 
         public override int Read(byte[] buffer, int offset, int count)
         {
@@ -190,9 +180,5 @@ public sealed class BoxConnectionStreamTests
         public override void Flush()
         {
         }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
     }
 }
