@@ -152,6 +152,14 @@ public sealed partial class FootprintLearner(FootprintStore store, TimeProvider 
             }
 
             _open?.Readings.Add(reading);
+            if (_open is { SettleLogged: false } open && open.SettledBy(now) is { } settled)
+            {
+                // From here a new Loading line starts a load of its own instead of joining this one: the point a reader
+                // of the Debug log (and the test that learns a table) needs to see.
+                open.SettleLogged = true;
+                LogSettled(logger, string.Join(" + ", open.Components), settled / (1024 * 1024));
+            }
+
             TakeEarlyLines(reading);
         }
     }
@@ -231,6 +239,9 @@ public sealed partial class FootprintLearner(FootprintStore store, TimeProvider 
     [LoggerMessage(Level = LogLevel.Debug, Message = "footprint: {Components} never settled (readings {Readings} MiB); not kept")]
     private static partial void LogUnsettled(ILogger logger, string components, string readings);
 
+    [LoggerMessage(Level = LogLevel.Debug, Message = "footprint: {Components} settled at {MiB} MiB")]
+    private static partial void LogSettled(ILogger logger, string components, long miB);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "footprint: {Components} added {GrowthMiB} MiB to the worker; its peak until the next load was {PeakMiB} MiB")]
     private static partial void LogObserved(ILogger logger, string components, long growthMiB, long peakMiB);
 
@@ -256,10 +267,14 @@ public sealed partial class FootprintLearner(FootprintStore store, TimeProvider 
         /// <summary>The readings taken after the first line, in order.</summary>
         public List<Reading> Readings { get; } = [];
 
+        /// <summary>Whether the settle was logged; another component loading in time opens the question again.</summary>
+        public bool SettleLogged { get; set; }
+
         /// <summary>Another component that loads before this one settled: memory must now grow past <paramref name="level"/>.</summary>
         public void Add(LoggedComponent component, DateTimeOffset at, long level)
         {
             Components.Add(component);
+            SettleLogged = false;
             _lastLine = at;
             _atLastLine = level;
         }

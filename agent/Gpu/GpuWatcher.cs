@@ -102,9 +102,10 @@ public sealed partial class GpuWatcher(
             LogUnavailable(logger, reason);
         }
 
-        state.Update(f => f with { Gpu = view });
         footprints.OnGpu(facts.Container, view);
         evidence.OnGpu(facts.Container, view);
+        // Last, so that a reading a status shows is one the learner and the evidence already hold.
+        state.Update(f => f with { Gpu = view });
     }
 
     private async Task<IReadOnlySet<uint>> WorkerPidsAsync(WorkerInspection container, IEnumerable<uint> gpuPids, CancellationToken cancellationToken)

@@ -2,6 +2,7 @@ using GpuSplit.Agent.Footprints;
 using GpuSplit.Agent.Hosting;
 using GpuSplit.Agent.Status;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 
@@ -85,6 +86,32 @@ public sealed class FootprintLearnerTests : IDisposable
         // The agent joined a worker that already held memory: what else was loaded is unknown, so no set.
         Assert.Null(observation.LoadedBefore);
         Assert.Empty(learner.Summary.Sets);
+    }
+
+    [Fact]
+    public void The_settle_is_logged_once_per_load_and_again_when_a_component_joined_in_time()
+    {
+        var logger = new FakeLogger<FootprintLearner>();
+        var learner = new FootprintLearner(Store(), _time, logger);
+        Read(learner, 0);
+        learner.OnLogLine("Loading visual model 'ViT-B-32__openai' to memory", _time.GetUtcNow());
+        Read(learner, 700, 700, 700, 700);
+        learner.OnLogLine("Loading detection model 'buffalo_l' to memory", _time.GetUtcNow());
+        Read(learner, 720);
+        var recognitionPrinted = _time.GetUtcNow();
+        Read(learner, 720, 720);
+        // Printed before detection's memory settled, arriving after it was logged settled: recognition joins the load,
+        // which must settle anew.
+        learner.OnLogLine("Loading recognition model 'buffalo_l' to memory", recognitionPrinted);
+        Read(learner, 930, 930, 930, 930);
+
+        Assert.Equal(
+            [
+                "footprint: ViT-B-32__openai/visual settled at 700 MiB",
+                "footprint: buffalo_l/detection settled at 720 MiB",
+                "footprint: buffalo_l/detection + buffalo_l/recognition settled at 930 MiB",
+            ],
+            logger.Collector.GetSnapshot().Where(r => r.Message.Contains(" settled at ", StringComparison.Ordinal)).Select(r => r.Message));
     }
 
     [Fact]
