@@ -20,6 +20,9 @@ public sealed class AgentFootprintsTests : IDisposable
 {
     private const string Visual = VisualEntries;
     private const string Faces = FacesEntries;
+    // The loads as the agent's log names them (agent/Footprints/FootprintLearner.cs).
+    private const string VisualLoad = "ViT-B-32__openai/visual";
+    private const string FacesLoad = "buffalo_l/detection + buffalo_l/recognition";
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(30) };
 
@@ -37,12 +40,12 @@ public sealed class AgentFootprintsTests : IDisposable
         try
         {
             // A fresh worker: CLIP first (its first load brings the CUDA context), then faces; it unloads; then the other way round.
-            await PredictAsync(box, Visual);
-            await PredictAsync(box, Faces);
-            await UnloadedAsync(box, agent);
-            await PredictAsync(box, Faces);
-            await PredictAsync(box, Visual);
-            await UnloadedAsync(box, agent);
+            await PredictAsync(box, agent, Visual, VisualLoad, time: 1);
+            await PredictAsync(box, agent, Faces, FacesLoad, time: 1);
+            await UnloadedAsync(box, agent, grpcPort);
+            await PredictAsync(box, agent, Faces, FacesLoad, time: 2);
+            await PredictAsync(box, agent, Visual, VisualLoad, time: 2);
+            await UnloadedAsync(box, agent, grpcPort);
 
             var learned = await FootprintsAsync(grpcPort);
             Assert.True(Expected(learned), $"{learned}\nagent:\n{agent.Output}");
@@ -106,18 +109,26 @@ public sealed class AgentFootprintsTests : IDisposable
         return await new Protos.V1.Agent.AgentClient(channel).GetFootprintsAsync(new GetFootprintsRequest(), cancellationToken: TestContext.Current.CancellationToken);
     }
 
-    /// <summary>One job's request as Immich sends it, then a moment for the agent to read the memory settle after it.</summary>
-    private static async Task PredictAsync(StandInGpuBox box, string entries)
+    /// <summary>
+    /// One job's request as Immich sends it, then the agent's word (its Debug log) that the worker's memory settled after
+    /// <paramref name="load"/> loaded, for the <paramref name="time"/>th time: a next request's load is then one of its
+    /// own. A fixed pause here merged two loads on a busy machine, where the polls came late.
+    /// </summary>
+    private static async Task PredictAsync(StandInGpuBox box, AgentProcess agent, string entries, string load, int time)
     {
         await box.PredictAsync(entries);
-        await Task.Delay(TimeSpan.FromMilliseconds(500), TestContext.Current.CancellationToken);
+        var line = $"footprint: {load} settled at ";
+        await Waiting.UntilAsync(() => Task.FromResult(agent.Output.Split(line).Length - 1), count => count >= time, Bound,
+            $"the agent to log \"{line}\" {time} time(s); agent:\n{agent.Output}");
     }
 
-    /// <summary>Waits for the TTL to end the worker's models and for the agent to see it hold nothing.</summary>
-    private static async Task UnloadedAsync(StandInGpuBox box, AgentProcess agent)
+    /// <summary>Waits for the TTL to end the worker's models and for the agent to read the worker holding nothing.</summary>
+    private static async Task UnloadedAsync(StandInGpuBox box, AgentProcess agent, int grpcPort)
     {
         await Waiting.UntilAsync(() => Task.FromResult(File.ReadAllText(box.Worker.GpuProcessFile!)), text => text.Length == 0, Bound,
             $"the stand-in's TTL to unload its models; agent:\n{agent.Output}");
-        await Task.Delay(TimeSpan.FromMilliseconds(500), TestContext.Current.CancellationToken);
+        // The status shows a reading only once the learner holds it (agent/Gpu/GpuWatcher.cs).
+        await Waiting.UntilAsync(() => StatusAsync(grpcPort), s => s?.Gpu.Gpus.SelectMany(g => g.Processes).Where(p => p.IsWorker).Sum(p => (long)p.UsedMemoryBytes) == 0,
+            Bound, $"the agent to read the worker holding nothing; agent:\n{agent.Output}");
     }
 }
