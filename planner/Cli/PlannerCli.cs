@@ -17,14 +17,15 @@ internal static class PlannerCli
             root.Subcommands.Add(command);
         }
 
-        return RunAsync(root, args, output, error);
+        return RunAsync("planner", root, args, output, error);
     }
 
     /// <summary>planner-measure: `planner measure` with ONNX Runtime for --models, as a program of its own.</summary>
     public static Task<int> RunMeasureAsync(string[] args, TextWriter output, TextWriter error, IInProcessMeasurer inProcess) =>
-        RunAsync(MeasureCommand.CreateRoot(inProcess), args, output, error);
+        RunAsync("planner-measure", MeasureCommand.CreateRoot(inProcess), args, output, error);
 
-    private static async Task<int> RunAsync(RootCommand root, string[] args, TextWriter output, TextWriter error)
+    /// <param name="program">What the one-line errors start with: the program the user typed.</param>
+    private static async Task<int> RunAsync(string program, RootCommand root, string[] args, TextWriter output, TextWriter error)
     {
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
@@ -32,7 +33,7 @@ internal static class PlannerCli
             // One clear line per problem and exit 2, never System.CommandLine's help dump on stdout.
             foreach (var problem in parsed.Errors)
             {
-                await error.WriteLineAsync($"planner: {problem.Message}");
+                await error.WriteLineAsync($"{program}: {problem.Message}");
             }
 
             return UsageError;
@@ -46,7 +47,7 @@ internal static class PlannerCli
         }
         catch (Exception e) when (e is UsageException or CatalogException)
         {
-            await error.WriteLineAsync($"planner: {e.Message}");
+            await error.WriteLineAsync($"{program}: {e.Message}");
             return UsageError;
         }
     }

@@ -106,6 +106,6 @@ public sealed class GeneratedModelMeasureTests : IDisposable
         var result = await PlannerProcess.RunMeasureAsync(["--models", temp.File("nowhere"), "--device", "cpu"]);
 
         Assert.Equal(2, result.ExitCode);
-        Assert.Equal($"planner: --models: the model cache '{temp.File("nowhere")}' does not exist", Assert.Single(result.ErrorLines));
+        Assert.Equal($"planner-measure: --models: the model cache '{temp.File("nowhere")}' does not exist", Assert.Single(result.ErrorLines));
     }
 }
